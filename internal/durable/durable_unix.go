@@ -1,0 +1,19 @@
+//go:build unix
+
+package durable
+
+import "os"
+
+// SyncDir fsyncs a directory, making the creations, renames and removals in
+// it durable.
+func SyncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

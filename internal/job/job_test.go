@@ -1,0 +1,172 @@
+package job
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, data, file, want string
+	}{
+		{"empty", ``, "", "not a JSON object"},
+		{"array", `[]`, "", "not a JSON object"},
+		{"truncated", `{"command": "echo`, "", "invalid JSON"},
+		{"trailing", `{"command": "x"} {}`, "", "data after the JSON object"},
+		{"unknown field", `{"comand": "echo hi"}`, "", `field "comand": unknown field`},
+		{"duplicate key", `{"command": "a", "command": "b"}`, "", `field "command": given twice`},
+		{"missing command", `{"id": "a"}`, "", `field "command": missing or empty`},
+		{"empty command", `{"command": "  "}`, "", `field "command": missing or empty`},
+		{"null command", `{"command": null}`, "", `field "command": missing or empty`},
+		{"command type", `{"command": 42}`, "", `field "command": want a string, got 42`},
+		{"priority type", `{"command": "x", "priority": "high"}`, "", `field "priority": want an integer`},
+		{"priority float", `{"command": "x", "priority": 1.5}`, "", `field "priority": want an integer`},
+		{"retries negative", `{"command": "x", "max_retries": -1}`, "", `field "max_retries": must be between 0 and 1000`},
+		{"retries huge", `{"command": "x", "max_retries": 99999999999999999999}`, "", `field "max_retries": want an integer`},
+		{"timeout negative", `{"command": "x", "timeout": -1}`, "", `field "timeout": must be between`},
+		{"timeout string", `{"command": "x", "timeout": "30s"}`, "", `field "timeout": want a number`},
+		{"run_at bad", `{"command": "x", "run_at": "tomorrow"}`, "", `field "run_at": want an RFC 3339 time`},
+		{"attempts negative", `{"command": "x", "attempts": -2}`, "", `field "attempts": must not be negative`},
+		{"bad id", `{"id": "../x", "command": "x"}`, "", `field "id": id "../x" must start with a letter or digit`},
+		{"bad id char", `{"id": "a/b", "command": "x"}`, "", `field "id": id "a/b" may hold only`},
+		{"reserved id", `{"id": "NUL", "command": "x"}`, "", `reserved by Windows`},
+		{"id mismatch", `{"id": "a", "command": "x"}`, "b", `field "id": "a" does not match the file name "b.json"`},
+		{"invalid utf8", "{\"command\": \"\xff\"}", "", "not valid UTF-8"},
+		{"nul in command", `{"command": "a\u0000b"}`, "", `field "command": contains a NUL byte`},
+		{"deep nesting", `{"command": "x", "dir": ` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}`, "", `field "dir": want a string`},
+		{"output too long", `{"command": "x", "output": "` + strings.Repeat("a", MaxOutput+1) + `"}`, "", `field "output": longer than`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse([]byte(tt.data), tt.file)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse(%.40q) error = %v, want it to contain %q", tt.data, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseTooLarge(t *testing.T) {
+	t.Parallel()
+	data := []byte(`{"command": "` + strings.Repeat("x", MaxSize) + `"}`)
+	if _, err := Parse(data, ""); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("err = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestParseMinimal(t *testing.T) {
+	t.Parallel()
+	j, err := Parse([]byte(`{"command": "echo hi"}`), "from-name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.ID != "from-name" || j.Command != "echo hi" || j.MaxRetries != nil || j.Attempts != 0 || j.ExitCode != nil {
+		t.Fatalf("got %+v", j)
+	}
+	if got := j.Retries(3); got != 3 {
+		t.Fatalf("Retries(3) = %d for a file without max_retries", got)
+	}
+}
+
+func TestParseNormalizesTimes(t *testing.T) {
+	t.Parallel()
+	j, err := Parse([]byte(`{"command": "x", "run_at": "2026-11-27T12:00:00.5+02:00", "exit_code": null}`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2026, 11, 27, 10, 0, 0, 5e8, time.UTC)
+	if !j.RunAt.Equal(want) || j.RunAt.Location() != time.UTC {
+		t.Fatalf("run_at = %v, want %v in UTC", j.RunAt, want)
+	}
+	if !j.Due().Equal(want) {
+		t.Fatalf("Due() = %v", j.Due())
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	retries, code := 5, 2
+	now := time.Date(2026, 11, 27, 9, 59, 0, 123456789, time.UTC)
+	jobs := []*Job{
+		{ID: "min", Command: "true"},
+		{
+			ID: "full-1.x_y", Command: "echo 'hi' \"there\"\n", Dir: "/tmp", MaxRetries: &retries,
+			Priority: -3, Timeout: 1.5, RunAt: now.Add(time.Hour), Attempts: 2, CreatedAt: now,
+			UpdatedAt: now, StartedAt: now, FinishedAt: now, Worker: "w1", LastError: "exit status 2",
+			ExitCode: &code, Output: "héllo\n", State: "failed",
+		},
+	}
+	for _, j := range jobs {
+		assertRoundTrip(t, j)
+	}
+}
+
+func assertRoundTrip(t *testing.T, j *Job) {
+	t.Helper()
+	b, err := Marshal(j)
+	if err != nil {
+		t.Fatalf("Marshal(%+v): %v", j, err)
+	}
+	got, err := Parse(b, j.ID)
+	if err != nil {
+		t.Fatalf("Parse(Marshal(j)): %v\n%s", err, b)
+	}
+	if !reflect.DeepEqual(got, j) {
+		t.Fatalf("round trip changed the job:\n got %+v\nwant %+v\n%s", got, j, b)
+	}
+}
+
+func TestCheckID(t *testing.T) {
+	t.Parallel()
+	good := []string{"a", "job-001", "A.b_c-9", "0", strings.Repeat("x", 128), "console", "nul-ish", "a..b"}
+	bad := []string{"", ".hidden", "-x", "_x", "a/b", `a\b`, "a b", "é", strings.Repeat("x", 129),
+		"con", "CON", "nul.txt", "Com1", "lpt9.json", "a\nb", "..", "a:b"}
+	for _, id := range good {
+		if err := CheckID(id); err != nil {
+			t.Errorf("CheckID(%q) = %v, want nil", id, err)
+		}
+	}
+	for _, id := range bad {
+		if err := CheckID(id); !errors.Is(err, ErrBadID) {
+			t.Errorf("CheckID(%q) = %v, want ErrBadID", id, err)
+		}
+	}
+}
+
+func TestNewID(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 9, 59, 0, 0, time.UTC)
+	a, b := NewID(now), NewID(now)
+	if a == b {
+		t.Fatalf("two ids alike: %s", a)
+	}
+	if !strings.HasPrefix(a, "20261127-095900-") || CheckID(a) != nil {
+		t.Fatalf("NewID = %q", a)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"command": "echo hi"}`), "job")
+	f.Add([]byte(`{"id": "a", "command": "x", "max_retries": 3, "priority": 1, "timeout": 2.5, "run_at": "2026-11-27T10:00:00Z", "attempts": 1, "exit_code": 0, "output": "o"}`), "a")
+	f.Add([]byte(`{"command": "x", "run_at": "2026-11-27T10:00:00.123+05:30", "exit_code": null}`), "")
+	f.Add([]byte(`{"command": "x", "command": "y"}`), "")
+	f.Add([]byte(`{"command": "\ud800"}`), "")
+	f.Fuzz(func(t *testing.T, data []byte, name string) {
+		j, err := Parse(data, name)
+		if err != nil {
+			if j != nil {
+				t.Fatal("Parse returned a job and an error")
+			}
+			return
+		}
+		if j.Command == "" || (j.ID != "" && CheckID(j.ID) != nil) {
+			t.Fatalf("Parse accepted an invalid job: %+v", j)
+		}
+		assertRoundTrip(t, j)
+	})
+}

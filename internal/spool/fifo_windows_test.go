@@ -1,0 +1,10 @@
+package spool
+
+import (
+	"errors"
+	"testing"
+)
+
+func mkfifo(string) error { return errors.New("no FIFOs on Windows") }
+
+func mksock(t *testing.T, _ string) { t.Skip("no unix sockets") }

@@ -1,0 +1,125 @@
+package spool
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/queuectl/queuectl/internal/durable"
+	"github.com/queuectl/queuectl/internal/job"
+)
+
+// ErrNotRegular is wrapped by errors for entries that are not regular files
+// (symlinks, directories, FIFOs, sockets, devices): they are never followed,
+// read or run.
+var ErrNotRegular = errors.New("not a regular file")
+
+// writeTemp creates a new file in tmp/ (never an existing one), writes data
+// to it and fsyncs it, so that a later rename publishes complete contents.
+// hint starts the file's name, to tell whose it is. On error nothing is left
+// behind.
+func (s *Spool) writeTemp(hint string, data []byte) (string, error) {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	path := filepath.Join(s.root, dirTmp, hint+"."+hex.EncodeToString(b[:])+".tmp")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		// The data must be on disk before any rename makes the file
+		// visible under its final name; otherwise a crash could publish
+		// an empty or partial job.
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return "", err
+	}
+	return path, nil
+}
+
+// replace atomically replaces the file at path with data: a durable temp
+// file renamed over it, then the directory fsynced so the rename persists.
+func (s *Spool) replace(path, hint string, data []byte) error {
+	tmp, err := s.writeTemp(hint, data)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// publishNew moves the durable temp file tmp to dst, failing with an error
+// that matches fs.ErrExist if dst exists: it never overwrites. The directory
+// of dst is fsynced after. On error tmp is removed.
+func publishNew(tmp, dst string) error {
+	if err := publish(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(dst))
+}
+
+// readEntry reads a file that someone else may have written, safely: a
+// symlink is not followed, a FIFO does not block, and anything but a regular
+// file of at most job.MaxSize bytes is refused without reading it.
+func readEntry(path string) ([]byte, error) {
+	f, err := openEntry(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
+	}
+	if fi.Size() > job.MaxSize {
+		return nil, job.ErrTooLarge
+	}
+	data, err := io.ReadAll(io.LimitReader(f, job.MaxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > job.MaxSize {
+		return nil, job.ErrTooLarge
+	}
+	return data, nil
+}
+
+// syncDir fsyncs a directory so that the renames into it survive a crash.
+func syncDir(dir string) error { return durable.SyncDir(dir) }
+
+// kindOf names the kind of a directory entry for messages.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m.IsRegular():
+		return "a regular file"
+	}
+	return "an irregular file"
+}

@@ -1,0 +1,67 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/queuectl/queuectl/internal/job"
+)
+
+// Retry moves job id from the dead letter queue back to pending/ with its
+// attempts reset, to be run as soon as a worker is free. The error matches
+// ErrNotFound when no job has the id, and is a *StateError when the job is
+// not dead.
+//
+// The job is first rewritten in place in dead/ (attempts reset), then moved
+// by one rename: it is never in two directories, and a crash in between
+// leaves a dead job with its attempts reset, which the next retry moves.
+func (s *Spool) Retry(id string) (*job.Job, error) {
+	st, err := s.Find(id)
+	if err != nil {
+		return nil, err
+	}
+	if st != Dead {
+		return nil, &StateError{ID: id, Is: st, Want: Dead}
+	}
+	j, err := s.Read(Dead, id)
+	if err != nil {
+		return nil, err
+	}
+	j.Attempts = 0
+	j.RunAt = time.Time{}
+	j.UpdatedAt = s.now()
+	j.State = string(Pending)
+	data, err := job.Marshal(j)
+	if err != nil {
+		return nil, fmt.Errorf("retry %s: %w", id, err)
+	}
+	src := s.path(Dead, id)
+	if err := s.replace(src, id, data); err != nil {
+		return nil, fmt.Errorf("retry %s: %w", id, err)
+	}
+	// Dead to pending goes against findOrder: hold the lock shared so that
+	// an Enqueue of the same id cannot miss the job (see findOrder).
+	unlock, err := s.lock(false)
+	if err != nil {
+		return nil, fmt.Errorf("retry %s: %w", id, err)
+	}
+	err = publish(src, s.path(Pending, id))
+	unlock()
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("retry %s: %w (it moved while being retried)", id, ErrNotFound)
+	case errors.Is(err, fs.ErrExist):
+		return nil, fmt.Errorf("retry %s: %w (a file pending/%s.json was dropped meanwhile)", id, ErrExists, id)
+	case err != nil:
+		return nil, fmt.Errorf("retry %s: %w", id, err)
+	}
+	if err := syncDir(s.dir(Pending)); err != nil {
+		return nil, fmt.Errorf("retry %s: %w", id, err)
+	}
+	if err := syncDir(s.dir(Dead)); err != nil {
+		return nil, fmt.Errorf("retry %s: %w", id, err)
+	}
+	return j, nil
+}

@@ -1,0 +1,154 @@
+// Package spool keeps queuectl's state: a Maildir-style directory tree in
+// which each job is one JSON file and its state is the directory it sits in.
+// It is the only package that knows the spool's paths.
+//
+// Layout:
+//
+//	tmp/         files being written, before they are published
+//	pending/     <id>.json ready, or scheduled for later
+//	processing/  <id>.json claimed by one live worker
+//	failed/      <id>.json waiting for a retry
+//	done/        <id>.json completed
+//	dead/        <id>.json retries exhausted (the dead letter queue)
+//	rejected/    files that are not valid jobs, with <name>.reason
+//	workers/     heartbeat and lock files of live workers
+//	logs/        <id>.log output of every attempt
+//	.lock        taken to keep ids unique (see Enqueue)
+//
+// Every state change is one rename. A file is made durable (written and
+// fsynced in tmp/) before the rename that publishes it, and the directory
+// that received it is fsynced after.
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/queuectl/queuectl/internal/job"
+)
+
+// State is a job's state: the name of the directory that holds it.
+type State string
+
+// The states of a job, and Rejected for files that are not valid jobs.
+const (
+	Pending    State = "pending"
+	Processing State = "processing"
+	Failed     State = "failed"
+	Done       State = "done"
+	Dead       State = "dead"
+	Rejected   State = "rejected"
+)
+
+// States lists the job states in the order a job usually passes them.
+var States = []State{Pending, Processing, Failed, Done, Dead}
+
+// ParseState maps a name given by a user to a State; "completed" is an alias
+// of "done".
+func ParseState(s string) (State, error) {
+	switch st := State(strings.ToLower(s)); st {
+	case Pending, Processing, Failed, Done, Dead, Rejected:
+		return st, nil
+	case "completed":
+		return Done, nil
+	}
+	return "", fmt.Errorf("unknown state %q: want pending, processing, failed, done (or completed), dead or rejected", s)
+}
+
+// Directories that are not states.
+const (
+	dirTmp     = "tmp"
+	dirWorkers = "workers"
+	dirLogs    = "logs"
+	lockName   = ".lock"
+)
+
+// Sentinel errors that callers branch on.
+var (
+	ErrNotFound = errors.New("no such job")
+	ErrExists   = errors.New("a job with this id exists")
+)
+
+// StateError says that a job is not in the state an operation needs.
+type StateError struct {
+	ID   string
+	Is   State
+	Want State
+}
+
+func (e *StateError) Error() string {
+	return fmt.Sprintf("job %s is %s, not %s", e.ID, e.Is, e.Want)
+}
+
+// Spool is an open spool directory.
+type Spool struct {
+	root string
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+}
+
+const (
+	dirPerm  = 0o700
+	filePerm = 0o600
+)
+
+// Open opens the spool at root, creating its layout where missing.
+func Open(root string) (*Spool, error) {
+	if root == "" {
+		return nil, errors.New("open spool: no directory given")
+	}
+	dirs := []string{dirTmp, dirWorkers, dirLogs, string(Rejected)}
+	for _, st := range States {
+		dirs = append(dirs, string(st))
+	}
+	if err := os.MkdirAll(root, dirPerm); err != nil {
+		return nil, fmt.Errorf("open spool: %w", err)
+	}
+	for _, d := range dirs {
+		if err := os.Mkdir(filepath.Join(root, d), dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("open spool: %w", err)
+		}
+	}
+	return &Spool{root: root, Now: time.Now}, nil
+}
+
+// Root returns the spool's directory.
+func (s *Spool) Root() string { return s.root }
+
+// dir returns the directory of a state.
+func (s *Spool) dir(st State) string { return filepath.Join(s.root, string(st)) }
+
+// path returns where the job id sits when it is in state st.
+func (s *Spool) path(st State, id string) string {
+	return filepath.Join(s.root, string(st), id+".json")
+}
+
+// Path returns the file of job id in state st, for messages to users.
+func (s *Spool) Path(st State, id string) string { return s.path(st, id) }
+
+// now returns the current time in UTC, without a monotonic reading.
+func (s *Spool) now() time.Time { return s.Now().UTC() }
+
+// IDFromName returns the job id that a file name in a state directory
+// stands for, or an error saying why the name cannot be a job's.
+func IDFromName(name string) (string, error) {
+	id, ok := strings.CutSuffix(name, ".json")
+	if !ok {
+		return "", fmt.Errorf("file name %q does not end in .json", name)
+	}
+	if err := job.CheckID(id); err != nil {
+		return "", fmt.Errorf("file name: %w", err)
+	}
+	return id, nil
+}
+
+// Ignored reports whether a name in pending/ belongs to a writer that has
+// not finished yet: dotfiles and names ending in .tmp.
+func Ignored(name string) bool {
+	return strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".tmp")
+}

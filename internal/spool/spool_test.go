@@ -1,0 +1,399 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/queuectl/queuectl/internal/job"
+)
+
+func open(t *testing.T) *Spool {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenCreatesLayout(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	for _, d := range []string{"tmp", "pending", "processing", "failed", "done", "dead", "rejected", "workers", "logs"} {
+		fi, err := os.Stat(filepath.Join(s.Root(), d))
+		if err != nil || !fi.IsDir() {
+			t.Fatalf("%s: %v", d, err)
+		}
+		if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", d, fi.Mode().Perm())
+		}
+	}
+	if _, err := Open(s.Root()); err != nil {
+		t.Fatalf("reopening: %v", err)
+	}
+}
+
+func TestEnqueue(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	now := time.Date(2026, 11, 27, 9, 59, 0, 123000000, time.UTC)
+	s.Now = func() time.Time { return now }
+	if err := s.Enqueue(&job.Job{ID: "a", Command: "echo a", Priority: 2}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Read(Pending, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Command != "echo a" || got.Priority != 2 || !got.CreatedAt.Equal(now) || got.State != "pending" {
+		t.Fatalf("read back %+v", got)
+	}
+	if fi, _ := os.Stat(s.Path(Pending, "a")); runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Errorf("job file mode %v, want 0600", fi.Mode().Perm())
+	}
+	if err := s.Enqueue(&job.Job{ID: "a", Command: "echo again"}); !errors.Is(err, ErrExists) {
+		t.Fatalf("second enqueue: %v, want ErrExists", err)
+	}
+	if err := s.Enqueue(&job.Job{ID: "../x", Command: "x"}); !errors.Is(err, job.ErrBadID) {
+		t.Fatalf("bad id: %v, want ErrBadID", err)
+	}
+	if err := s.Enqueue(&job.Job{ID: "b", Command: ""}); err == nil {
+		t.Fatal("empty command accepted")
+	}
+	assertEmpty(t, filepath.Join(s.Root(), "tmp"))
+}
+
+// TestEnqueueUniqueAcrossStates: an id taken in any state cannot be
+// enqueued again.
+func TestEnqueueUniqueAcrossStates(t *testing.T) {
+	t.Parallel()
+	for _, st := range States {
+		t.Run(string(st), func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			write(t, s.Path(st, "x"), `{"command": "true"}`)
+			err := s.Enqueue(&job.Job{ID: "x", Command: "true"})
+			if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), string(st)) {
+				t.Fatalf("enqueue over a %s job: %v", st, err)
+			}
+			assertEmpty(t, filepath.Join(s.Root(), "tmp"))
+		})
+	}
+}
+
+// TestEnqueueRace: of 20 concurrent enqueues of one id exactly one wins,
+// every time.
+func TestEnqueueRace(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	for round := range 50 {
+		id := fmt.Sprintf("race-%d", round)
+		var wg sync.WaitGroup
+		errs := make([]error, 20)
+		for i := range errs {
+			wg.Go(func() {
+				errs[i] = s.Enqueue(&job.Job{ID: id, Command: fmt.Sprintf("echo %d", i)})
+			})
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, ErrExists):
+				t.Fatalf("round %d: unexpected error %v", round, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d enqueues of one id succeeded, want 1", round, won)
+		}
+	}
+	assertEmpty(t, filepath.Join(s.Root(), "tmp"))
+}
+
+// TestEnqueueRaceWithMoves: while a job keeps moving between states the way
+// workers move it (holding the lock for moves against findOrder), enqueues
+// of its id never succeed.
+func TestEnqueueRaceWithMoves(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	if err := s.Enqueue(&job.Job{ID: "mover", Command: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	// pending -> processing -> failed -> processing -> dead -> pending ...
+	cycle := []State{Processing, Failed, Processing, Dead, Pending}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		cur := Pending
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			next := cycle[i%len(cycle)]
+			backward := next == Pending || next == Failed
+			var unlock func()
+			if backward {
+				var err error
+				if unlock, err = s.lock(false); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			if err := os.Rename(s.path(cur, "mover"), s.path(next, "mover")); err != nil {
+				t.Error(err)
+			}
+			if backward {
+				unlock()
+			}
+			cur = next
+		}
+	})
+	for range 300 {
+		if err := s.Enqueue(&job.Job{ID: "mover", Command: "true"}); !errors.Is(err, ErrExists) {
+			t.Errorf("enqueue of a moving id: %v, want ErrExists", err)
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+func TestEnqueueDoesNotReplaceDroppedFile(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	// A foreign tool's file appears between Find and publish: simulated by
+	// publishing directly over it.
+	write(t, s.Path(Pending, "d"), `{"command": "theirs"}`)
+	tmp, err := s.writeTemp("d", []byte(`{"command": "ours"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := publishNew(tmp, s.Path(Pending, "d")); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("publish over an existing file: %v", err)
+	}
+	j, err := s.Read(Pending, "d")
+	if err != nil || j.Command != "theirs" {
+		t.Fatalf("dropped file changed: %+v, %v", j, err)
+	}
+	assertEmpty(t, filepath.Join(s.Root(), "tmp"))
+}
+
+func TestListAndCount(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	base := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	for i, id := range []string{"low-old", "low-new", "high", "scheduled"} {
+		j := &job.Job{ID: id, Command: "true", CreatedAt: base.Add(time.Duration(i) * time.Second)}
+		switch id {
+		case "high":
+			j.Priority = 5
+		case "scheduled":
+			j.RunAt = base.Add(-time.Hour)
+		}
+		if err := s.Enqueue(j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, filepath.Join(s.dir(Pending), "hand.json"), `{"command": "echo by hand"}`)
+	write(t, filepath.Join(s.dir(Pending), "bad.json"), `{"comand": "x"}`)
+	write(t, filepath.Join(s.dir(Pending), ".partial.json"), `{"com`)
+	write(t, filepath.Join(s.dir(Pending), "writing.tmp"), `{"com`)
+
+	entries, err := s.List(Pending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, e := range entries {
+		if e.Err != nil {
+			order = append(order, "!"+e.Name)
+			continue
+		}
+		order = append(order, e.Job.ID)
+	}
+	// hand.json has no created_at: it is due since the beginning of time.
+	want := "high hand scheduled low-old low-new !bad.json"
+	if got := strings.Join(order, " "); got != want {
+		t.Fatalf("order %q, want %q", got, want)
+	}
+	if n, err := s.Count(Pending); err != nil || n != 6 {
+		t.Fatalf("Count = %d, %v; want 6", n, err)
+	}
+	if !strings.Contains(entries[5].Err.Error(), `field "comand": unknown field`) {
+		t.Fatalf("bad entry error: %v", entries[5].Err)
+	}
+}
+
+func TestReadEntryRefusesIrregular(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("FIFOs and unix sockets")
+	}
+	t.Parallel()
+	s := open(t)
+	p := s.dir(Pending)
+	outside := filepath.Join(t.TempDir(), "outside.json")
+	write(t, outside, `{"command": "echo outside"}`)
+	mustDo(t, os.Symlink(outside, filepath.Join(p, "link.json")))
+	mustDo(t, os.Symlink(filepath.Join(p, "nowhere"), filepath.Join(p, "dangling.json")))
+	mustDo(t, os.Mkdir(filepath.Join(p, "dir.json"), 0o700))
+	mustDo(t, mkfifo(filepath.Join(p, "fifo.json")))
+	sock := filepath.Join(p, "sock.json")
+	mksock(t, sock)
+	big, err := os.Create(filepath.Join(p, "big.json"))
+	mustDo(t, err)
+	mustDo(t, big.Truncate(64<<20))
+	big.Close()
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for name, want := range map[string]string{
+			"link.json": "symbolic link", "dangling.json": "symbolic link", "dir.json": "directory",
+			"fifo.json": "FIFO", "sock.json": "socket", "big.json": "larger than",
+		} {
+			_, err := s.readName(Pending, name)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %v, want an error about %q", name, err, want)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading irregular entries blocked")
+	}
+}
+
+func TestQuarantine(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	p := s.dir(Pending)
+	write(t, filepath.Join(p, "bad.json"), "garbage \x00\xff")
+	got, err := s.Quarantine(Pending, "bad.json", "not a JSON object")
+	if err != nil || got != "bad.json" {
+		t.Fatalf("Quarantine = %q, %v", got, err)
+	}
+	data, err := os.ReadFile(filepath.Join(s.dir(Rejected), "bad.json"))
+	if err != nil || string(data) != "garbage \x00\xff" {
+		t.Fatalf("bytes not kept: %q, %v", data, err)
+	}
+	// Same name again: kept beside the first.
+	write(t, filepath.Join(p, "bad.json"), "second")
+	got, err = s.Quarantine(Pending, "bad.json", "also bad")
+	if err != nil || got != "bad.json.1" {
+		t.Fatalf("second Quarantine = %q, %v", got, err)
+	}
+	entries, err := s.List(Rejected)
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("List(Rejected) = %v, %v", entries, err)
+	}
+	if entries[0].Err.Error() != "not a JSON object" || entries[1].Err.Error() != "also bad" {
+		t.Fatalf("reasons: %v / %v", entries[0].Err, entries[1].Err)
+	}
+	if _, err := s.Quarantine(Pending, "bad.json", "gone"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("quarantine of a missing entry: %v", err)
+	}
+	if _, err := s.Quarantine(Pending, "../done", "x"); err == nil {
+		t.Fatal("quarantine accepted a path")
+	}
+	assertEmpty(t, p)
+}
+
+func TestQuarantineSymlinkNotFollowed(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symlinks need privileges on Windows")
+	}
+	t.Parallel()
+	s := open(t)
+	target := filepath.Join(t.TempDir(), "canary")
+	write(t, target, "canary")
+	mustDo(t, os.Symlink(target, filepath.Join(s.dir(Pending), "l.json")))
+	if _, err := s.Quarantine(Pending, "l.json", "a symbolic link"); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(filepath.Join(s.dir(Rejected), "l.json"))
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Fatalf("rejected entry is not the symlink itself: %v, %v", fi, err)
+	}
+	if data, _ := os.ReadFile(target); string(data) != "canary" {
+		t.Fatal("symlink target changed")
+	}
+}
+
+func TestRetry(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	write(t, s.Path(Dead, "d"), `{"command": "false", "attempts": 4, "max_retries": 3, "last_error": "exit status 1", "run_at": "2026-01-01T00:00:00Z"}`)
+	j, err := s.Retry("d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Attempts != 0 || !j.RunAt.IsZero() || j.LastError != "exit status 1" {
+		t.Fatalf("retried job %+v", j)
+	}
+	if st, err := s.Find("d"); err != nil || st != Pending {
+		t.Fatalf("after retry: %s, %v", st, err)
+	}
+	back, err := s.Read(Pending, "d")
+	if err != nil || back.Attempts != 0 || back.State != "pending" {
+		t.Fatalf("file after retry: %+v, %v", back, err)
+	}
+	var se *StateError
+	if _, err := s.Retry("d"); !errors.As(err, &se) || se.Is != Pending {
+		t.Fatalf("retry of a pending job: %v", err)
+	}
+	if _, err := s.Retry("nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("retry of a missing job: %v", err)
+	}
+	assertEmpty(t, s.dir(Dead))
+	assertEmpty(t, filepath.Join(s.Root(), "tmp"))
+}
+
+func TestParseState(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]State{"pending": Pending, "completed": Done, "DONE": Done, "rejected": Rejected} {
+		if got, err := ParseState(in); err != nil || got != want {
+			t.Errorf("ParseState(%q) = %q, %v", in, got, err)
+		}
+	}
+	if _, err := ParseState("running"); err == nil {
+		t.Error("ParseState accepted running")
+	}
+}
+
+func assertEmpty(t *testing.T, dir string) {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, de := range des {
+		t.Errorf("%s holds %s", dir, de.Name())
+	}
+}
+
+func mustDo(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
