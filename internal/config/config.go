@@ -1,0 +1,286 @@
+// Package config reads and edits queuectl.toml: defaults, discovery,
+// validation with the file and line in every error, and a `set` that
+// rewrites one value while keeping the user's comments and key order.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// FileName is the configuration file looked for in the current directory.
+const FileName = "queuectl.toml"
+
+// EnvConfig and EnvSpool name the environment variables that stand in for
+// --config and --spool.
+const (
+	EnvConfig = "QUEUECTL_CONFIG"
+	EnvSpool  = "QUEUECTL_SPOOL"
+)
+
+// Config is queuectl's configuration.
+type Config struct {
+	SpoolDir       string  // spool directory as written, relative to the file
+	MaxRetries     int     // default retries per job
+	BackoffBase    float64 // exponential base of retry delays
+	RetryDelay     float64 // seconds multiplied by BackoffBase^n
+	BackoffMax     float64 // seconds; cap on one delay
+	CommandTimeout float64 // seconds per run; 0: none
+	PollInterval   float64 // seconds between rescans
+
+	// Path is the file the configuration was read from; "" for defaults.
+	Path string
+}
+
+type kind int
+
+const (
+	kindInt kind = iota
+	kindFloat
+	kindString
+)
+
+// key describes one configuration key: the single table that drives
+// defaults, parsing, validation and documentation.
+type key struct {
+	name     string
+	kind     kind
+	seconds  bool    // a float that may also be given as a duration such as 30s
+	min, max float64 // inclusive bounds of numbers
+	minOpen  bool    // min itself is not allowed
+	doc      string
+	field    func(c *Config) any
+}
+
+var keys = []key{
+	{name: "spool_dir", kind: kindString, doc: "spool directory, relative to this file",
+		field: func(c *Config) any { return &c.SpoolDir }},
+	{name: "max_retries", kind: kindInt, min: 0, max: 1000, doc: "default retries per job (a job runs at most 1 + max_retries times)",
+		field: func(c *Config) any { return &c.MaxRetries }},
+	{name: "backoff_base", kind: kindFloat, min: 1, max: 1000, doc: "exponential base: the n-th retry waits retry_delay * backoff_base^n seconds",
+		field: func(c *Config) any { return &c.BackoffBase }},
+	{name: "retry_delay", kind: kindFloat, seconds: true, min: 0, max: 1e9, doc: "seconds; the unit multiplied by backoff_base^n (fractions allowed)",
+		field: func(c *Config) any { return &c.RetryDelay }},
+	{name: "backoff_max", kind: kindFloat, seconds: true, min: 0, max: 1e9, doc: "seconds; cap on one retry delay",
+		field: func(c *Config) any { return &c.BackoffMax }},
+	{name: "command_timeout", kind: kindFloat, seconds: true, min: 0, max: 1e9, doc: "seconds per run when a job sets no timeout; 0 means none",
+		field: func(c *Config) any { return &c.CommandTimeout }},
+	{name: "poll_interval", kind: kindFloat, seconds: true, min: 0, minOpen: true, max: 3600, doc: "seconds; rescan period where file notifications are unavailable",
+		field: func(c *Config) any { return &c.PollInterval }},
+}
+
+// Default returns the configuration used when no file sets a key.
+func Default() Config {
+	return Config{
+		SpoolDir:     "spool",
+		MaxRetries:   3,
+		BackoffBase:  2,
+		RetryDelay:   1,
+		BackoffMax:   3600,
+		PollInterval: 1,
+	}
+}
+
+// Keys returns the names of all keys, in the order of the documentation.
+func Keys() []string {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.name
+	}
+	return names
+}
+
+// Doc returns the one-line description of a key.
+func Doc(name string) string {
+	if k, err := lookup(name); err == nil {
+		return k.doc
+	}
+	return ""
+}
+
+func lookup(name string) (*key, error) {
+	for i := range keys {
+		if keys[i].name == name {
+			return &keys[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%w %q: want one of %s", ErrUnknownKey, name, strings.Join(Keys(), ", "))
+}
+
+// ErrUnknownKey is wrapped by errors about keys that do not exist.
+var ErrUnknownKey = errors.New("unknown key")
+
+// Discover returns the configuration file to use: the flag's value, else
+// $QUEUECTL_CONFIG, else ./queuectl.toml if it exists, else "" (defaults).
+// explicit is true when the user named the file, which must then exist for
+// reading.
+func Discover(flag string) (path string, explicit bool) {
+	if flag != "" {
+		return flag, true
+	}
+	if env := os.Getenv(EnvConfig); env != "" {
+		return env, true
+	}
+	if fi, err := os.Stat(FileName); err == nil && !fi.IsDir() {
+		return FileName, false
+	}
+	return "", false
+}
+
+// Load reads the configuration file at path; "" gives the defaults.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		c := Default()
+		return &c, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("config file %s does not exist", path)
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse reads a configuration from data; path is named in errors and is
+// the base of a relative spool_dir.
+func Parse(data []byte, path string) (*Config, error) {
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s:%d: %s", path, pe.Position.Line, pe.Message)
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c := Default()
+	c.Path = path
+	names := make([]string, 0, len(raw))
+	for name := range raw {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		where := fmt.Sprintf("%s:%d", path, lineOf(data, name))
+		k, err := lookup(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		if err := k.assign(&c, raw[name]); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", where, name, err)
+		}
+	}
+	return &c, nil
+}
+
+// assign checks a decoded TOML value against the key and stores it.
+func (k *key) assign(c *Config, v any) error {
+	switch k.kind {
+	case kindString:
+		s, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("want a string, got %s", tomlType(v))
+		}
+		if strings.TrimSpace(s) == "" || strings.IndexByte(s, 0) >= 0 {
+			return errors.New("must be a non-empty path")
+		}
+		*k.field(c).(*string) = s
+		return nil
+	case kindInt:
+		n, ok := v.(int64)
+		if !ok {
+			return fmt.Errorf("want an integer, got %s", tomlType(v))
+		}
+		if err := k.check(float64(n)); err != nil {
+			return err
+		}
+		*k.field(c).(*int) = int(n)
+		return nil
+	}
+	var f float64
+	switch n := v.(type) {
+	case int64:
+		f = float64(n)
+	case float64:
+		f = n
+	default:
+		return fmt.Errorf("want a number, got %s", tomlType(v))
+	}
+	if err := k.check(f); err != nil {
+		return err
+	}
+	*k.field(c).(*float64) = f
+	return nil
+}
+
+func (k *key) check(f float64) error {
+	if math.IsNaN(f) || f < k.min || f > k.max || k.minOpen && f == k.min {
+		if k.minOpen {
+			return fmt.Errorf("must be more than %g and at most %g", k.min, k.max)
+		}
+		return fmt.Errorf("must be between %g and %g", k.min, k.max)
+	}
+	return nil
+}
+
+func tomlType(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a float"
+	case bool:
+		return "a boolean"
+	case time.Time:
+		return "a date"
+	case []any, []map[string]any:
+		return "an array"
+	case map[string]any:
+		return "a table"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// Spool returns the spool directory: spool_dir, relative to the directory
+// of the configuration file (or to the current directory for defaults).
+func (c *Config) Spool() string {
+	if filepath.IsAbs(c.SpoolDir) || c.Path == "" {
+		return c.SpoolDir
+	}
+	return filepath.Join(filepath.Dir(c.Path), c.SpoolDir)
+}
+
+// Get returns the value of a key as it would be written in the file.
+func (c *Config) Get(name string) (string, error) {
+	k, err := lookup(name)
+	if err != nil {
+		return "", err
+	}
+	switch v := k.field(c).(type) {
+	case *string:
+		return *v, nil
+	case *int:
+		return strconv.Itoa(*v), nil
+	case *float64:
+		return strconv.FormatFloat(*v, 'f', -1, 64), nil
+	}
+	return "", nil
+}
+
+// Seconds converts a number of seconds from the configuration to a duration.
+func Seconds(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second))
+}
