@@ -34,7 +34,7 @@ func (s *Spool) Find(id string) (State, error) {
 			return "", fmt.Errorf("find %s: %w", id, err)
 		}
 	}
-	return "", ErrNotFound
+	return "", fmt.Errorf("%w: %s", ErrNotFound, id)
 }
 
 // lock takes the spool lock, exclusive or shared, and returns its release.

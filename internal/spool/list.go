@@ -117,7 +117,7 @@ func (s *Spool) Read(st State, id string) (*job.Job, error) {
 	}
 	j, err := s.readName(st, id+".json")
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("%w: %s in %s/", ErrNotFound, id, st)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s/%s.json: %w", st, id, err)

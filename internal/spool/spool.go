@@ -70,7 +70,7 @@ const (
 
 // Sentinel errors that callers branch on.
 var (
-	ErrNotFound = errors.New("no such job")
+	ErrNotFound = errors.New("no job with id")
 	ErrExists   = errors.New("a job with this id exists")
 )
 

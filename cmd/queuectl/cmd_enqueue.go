@@ -1,0 +1,204 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/queuectl/queuectl/internal/job"
+	"github.com/queuectl/queuectl/internal/spool"
+	"github.com/spf13/cobra"
+)
+
+type enqueueOpts struct {
+	id, command, file, dir string
+	maxRetries, priority   int
+	timeout, runAt, delay  string
+}
+
+func (a *app) enqueueCmd() *cobra.Command {
+	var o enqueueOpts
+	cmd := &cobra.Command{
+		Use:   "enqueue [JSON]",
+		Short: "Add a job to the queue",
+		Long: `Add a job to the queue. The job comes from --command, from a JSON job given
+as the argument, from --file (- for stdin), or as JSON on stdin. Flags given
+beside JSON override its fields. Without --id a fresh id is made. The job's
+id is printed on stdout.`,
+		Example: `  queuectl enqueue --id hello --command "echo Hello Queue"
+  queuectl enqueue --command "make backup" --max-retries 5 --priority 10 --timeout 10m
+  queuectl enqueue --command "./report.sh" --delay 30s
+  echo '{"id":"job-004","command":"echo Hello"}' | queuectl enqueue
+  queuectl enqueue --file job.json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return &usageError{"enqueue takes at most one JSON argument (quote it)"}
+			}
+			return nil
+		},
+		RunE: op(func(cmd *cobra.Command, args []string) error {
+			return a.runEnqueue(cmd, o, args)
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.id, "id", "", "job id (default: a new one)")
+	f.StringVarP(&o.command, "command", "c", "", "shell command to run")
+	f.StringVarP(&o.file, "file", "f", "", "read the job as JSON from this file (- for stdin)")
+	f.StringVar(&o.dir, "dir", "", "working directory of the command")
+	f.IntVar(&o.maxRetries, "max-retries", 0, "retries after the first run (default: the max_retries setting)")
+	f.IntVar(&o.priority, "priority", 0, "higher runs first")
+	f.StringVar(&o.timeout, "timeout", "", "time limit per run: seconds or a duration such as 30s (default: command_timeout)")
+	f.StringVar(&o.runAt, "run-at", "", "do not run before this RFC 3339 time, such as 2026-11-27T10:00:00Z")
+	f.StringVar(&o.delay, "delay", "", "do not run before this long from now: seconds or a duration such as 5m")
+	cmd.MarkFlagsMutuallyExclusive("run-at", "delay")
+	cmd.MarkFlagsMutuallyExclusive("command", "file")
+	return cmd
+}
+
+func (a *app) runEnqueue(cmd *cobra.Command, o enqueueOpts, args []string) error {
+	flags := cmd.Flags()
+	if flags.Changed("command") && len(args) > 0 || flags.Changed("file") && len(args) > 0 {
+		return &usageError{"give the job once: --command, --file or a JSON argument"}
+	}
+	s, cfg, err := a.open()
+	if err != nil {
+		return err
+	}
+	j, err := a.readJob(o, flags.Changed("command"), args)
+	if err != nil {
+		return err
+	}
+	now := s.Now().UTC()
+	if flags.Changed("id") {
+		j.ID = o.id
+	}
+	if flags.Changed("dir") {
+		j.Dir = o.dir
+	}
+	if flags.Changed("max-retries") {
+		if o.maxRetries < 0 || o.maxRetries > job.MaxRetriesLimit {
+			return fmt.Errorf("--max-retries %d: must be between 0 and %d", o.maxRetries, job.MaxRetriesLimit)
+		}
+		j.MaxRetries = &o.maxRetries
+	}
+	if flags.Changed("priority") {
+		j.Priority = o.priority
+	}
+	if flags.Changed("timeout") {
+		if j.Timeout, err = parseSeconds("--timeout", o.timeout); err != nil {
+			return err
+		}
+	}
+	switch {
+	case flags.Changed("run-at"):
+		t, err := time.Parse(time.RFC3339Nano, o.runAt)
+		if err != nil {
+			return fmt.Errorf("--run-at %q: want an RFC 3339 time such as 2026-11-27T10:00:00Z", o.runAt)
+		}
+		j.RunAt = t.UTC()
+	case flags.Changed("delay"):
+		d, err := parseSeconds("--delay", o.delay)
+		if err != nil {
+			return err
+		}
+		j.RunAt = now.Add(time.Duration(d * float64(time.Second)))
+	}
+	if j.MaxRetries == nil {
+		j.MaxRetries = &cfg.MaxRetries
+	}
+	if j.ID == "" {
+		j.ID = job.NewID(now)
+	}
+	// A new job starts afresh whatever its JSON said about earlier runs.
+	j.Attempts, j.ExitCode, j.Output, j.LastError, j.Worker = 0, nil, "", "", ""
+	j.StartedAt, j.FinishedAt, j.CreatedAt, j.UpdatedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if err := s.Enqueue(j); err != nil {
+		if errors.Is(err, spool.ErrExists) {
+			return fmt.Errorf("%w: choose another id", err)
+		}
+		return err
+	}
+	_, err = fmt.Fprintln(a.stdout, j.ID)
+	return err
+}
+
+// readJob returns the job given by --command, --file, the argument or stdin.
+func (a *app) readJob(o enqueueOpts, command bool, args []string) (*job.Job, error) {
+	var data []byte
+	var from string
+	switch {
+	case command:
+		return &job.Job{Command: o.command}, nil
+	case len(args) == 1:
+		data, from = []byte(args[0]), "argument"
+	case o.file != "" && o.file != "-":
+		f, err := os.Open(o.file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if data, err = readLimited(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.file, err)
+		}
+		from = o.file
+	default:
+		if o.file == "" && isTerminal(a.stdin) {
+			return nil, &usageError{"nothing to enqueue: give --command, --file, or a JSON job as the argument or on stdin"}
+		}
+		var err error
+		if data, err = readLimited(a.stdin); err != nil {
+			return nil, fmt.Errorf("stdin: %w", err)
+		}
+		if len(strings.TrimSpace(string(data))) == 0 {
+			return nil, &usageError{"nothing to enqueue: stdin is empty; give --command, --file, or a JSON job"}
+		}
+		from = "stdin"
+	}
+	j, err := job.Parse(data, "")
+	if err != nil {
+		return nil, fmt.Errorf("invalid job in %s: %w", from, err)
+	}
+	return j, nil
+}
+
+func readLimited(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, job.MaxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > job.MaxSize {
+		return nil, job.ErrTooLarge
+	}
+	return data, nil
+}
+
+// isTerminal reports whether r is an interactive terminal, where waiting
+// for a job on stdin would only hang.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// parseSeconds reads a non-negative number of seconds or a Go duration.
+func parseSeconds(flag, v string) (float64, error) {
+	s, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		d, derr := time.ParseDuration(v)
+		if derr != nil {
+			return 0, fmt.Errorf("%s %q: want seconds or a duration such as 30s or 5m", flag, v)
+		}
+		s = d.Seconds()
+	}
+	if s < 0 || s != s || s > job.MaxTimeout {
+		return 0, fmt.Errorf("%s %q: must be between 0 and %g seconds", flag, v, float64(job.MaxTimeout))
+	}
+	return s, nil
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	"github.com/queuectl/queuectl/internal/config"
+	"github.com/queuectl/queuectl/internal/job"
+	"github.com/queuectl/queuectl/internal/spool"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) listCmd() *cobra.Command {
+	var state string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List jobs, in claim order for pending and failed ones",
+		Example: `  queuectl list
+  queuectl list --state pending
+  queuectl list --state completed --json`,
+		Args: noArgs,
+		RunE: op(func(cmd *cobra.Command, args []string) error {
+			states := spool.States
+			if state != "" {
+				st, err := spool.ParseState(state)
+				if err != nil {
+					return err
+				}
+				states = []spool.State{st}
+			}
+			return a.runList(states, asJSON)
+		}),
+	}
+	cmd.Flags().StringVar(&state, "state", "", "only this state: pending, processing, failed, done (or completed), dead or rejected")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of jobs")
+	return cmd
+}
+
+func (a *app) runList(states []spool.State, asJSON bool) error {
+	s, cfg, err := a.open()
+	if err != nil {
+		return err
+	}
+	var entries []spool.Entry
+	for _, st := range states {
+		es, err := s.List(st)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, es...)
+	}
+	jobs := make([]jobView, 0, len(entries))
+	for _, e := range entries {
+		switch {
+		case e.State == spool.Rejected:
+			jobs = append(jobs, jobView{ID: e.Name, State: string(e.State), LastError: e.Err.Error()})
+		case e.Err != nil:
+			fmt.Fprintf(a.stderr, "queuectl: skipping %s/%s: %v (a worker moves it to rejected/)\n", e.State, e.Name, e.Err)
+		default:
+			jobs = append(jobs, view(e.Job, e.State, cfg))
+		}
+	}
+	if asJSON {
+		return writeJSON(a.stdout, jobs)
+	}
+	return printJobs(a.stdout, jobs, len(states) == 1)
+}
+
+// jobView is a job as list --json shows it: every field of the contract
+// present, defaults filled in, and the state from the job's directory.
+type jobView struct {
+	ID         string     `json:"id"`
+	State      string     `json:"state"`
+	Command    string     `json:"command"`
+	Dir        string     `json:"dir,omitempty"`
+	MaxRetries int        `json:"max_retries"`
+	Priority   int        `json:"priority"`
+	Timeout    float64    `json:"timeout"`
+	RunAt      *time.Time `json:"run_at"`
+	Attempts   int        `json:"attempts"`
+	CreatedAt  *time.Time `json:"created_at"`
+	UpdatedAt  *time.Time `json:"updated_at"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Worker     string     `json:"worker,omitempty"`
+	LastError  string     `json:"last_error"`
+	ExitCode   *int       `json:"exit_code"`
+	Output     string     `json:"output"`
+}
+
+func view(j *job.Job, st spool.State, cfg *config.Config) jobView {
+	return jobView{
+		ID: j.ID, State: string(st), Command: j.Command, Dir: j.Dir,
+		MaxRetries: j.Retries(cfg.MaxRetries), Priority: j.Priority, Timeout: j.Timeout,
+		RunAt: timePtr(j.RunAt), Attempts: j.Attempts, CreatedAt: timePtr(j.CreatedAt),
+		UpdatedAt: timePtr(j.UpdatedAt), StartedAt: timePtr(j.StartedAt),
+		FinishedAt: timePtr(j.FinishedAt), Worker: j.Worker,
+		LastError: j.LastError, ExitCode: j.ExitCode, Output: j.Output,
+	}
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// printJobs prints an aligned table of jobs.
+func printJobs(w io.Writer, jobs []jobView, oneState bool) error {
+	if len(jobs) == 0 {
+		_, err := fmt.Fprintln(w, "no jobs")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(jobs) > 0 && jobs[0].State == string(spool.Rejected) && oneState {
+		fmt.Fprintln(tw, "NAME\tREASON")
+		for _, j := range jobs {
+			fmt.Fprintf(tw, "%s\t%s\n", clean(j.ID, 60), clean(j.LastError, 100))
+		}
+		return tw.Flush()
+	}
+	fmt.Fprintln(tw, "ID\tSTATE\tPRIORITY\tATTEMPTS\tRUN AT\tUPDATED\tCOMMAND\tLAST ERROR")
+	for _, j := range jobs {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d\t%s\t%s\t%s\t%s\n", j.ID, j.State, j.Priority,
+			j.Attempts, j.MaxRetries+1, stamp(j.RunAt), stamp(j.UpdatedAt),
+			clean(j.Command, 40), clean(j.LastError, 40))
+	}
+	return tw.Flush()
+}
+
+// stamp shows a time in the local zone, to the second.
+func stamp(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+// clean makes s fit one table cell: control characters shown escaped, and
+// at most n runes.
+func clean(s string, n int) string {
+	if s == "" {
+		return "-"
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	s = b.String()
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
+}
