@@ -221,3 +221,28 @@ func FuzzParseAndEdit(f *testing.F) {
 		}
 	})
 }
+
+// TestShippedFile: the annotated queuectl.toml at the top of the repository
+// holds exactly the defaults, and documents every key.
+func TestShippedFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join("..", "..", FileName)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(data, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Path = path
+	if *c != want {
+		t.Fatalf("%s holds %+v, want the defaults %+v", path, *c, want)
+	}
+	for _, k := range Keys() {
+		if lineOf(data, k) == 0 {
+			t.Errorf("%s does not set %s", path, k)
+		}
+	}
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every check and test of queuectl: formatting, vet, staticcheck, the
+# Windows build, all tests under the race detector, and a short run of each
+# fuzz target. Usage: bash scripts/test.sh   (FUZZTIME=30s for longer fuzzing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzztime=${FUZZTIME:-10s}
+staticcheck=honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change: $unformatted" >&2
+	exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck"
+go run "$staticcheck" ./...
+
+step "windows and macOS builds"
+GOOS=windows go vet ./...
+GOOS=darwin go build ./...
+
+step "go test -race"
+go test -race -count=1 ./...
+
+step "fuzz ($fuzztime each)"
+# go test -fuzz takes one target of one package at a time.
+for target in internal/job:FuzzParse internal/config:FuzzParseAndEdit; do
+	pkg=${target%%:*} fn=${target##*:}
+	go test -run '^$' -fuzz "^$fn\$" -fuzztime "$fuzztime" "./$pkg"
+done
+
+step "all checks passed"
