@@ -52,6 +52,17 @@ func (a *app) runStatus(asJSON bool) error {
 			return err
 		}
 	}
+	ws, err := s.Workers(false)
+	if err != nil {
+		return err
+	}
+	for _, w := range ws {
+		wv := workerView{ID: w.ID, PID: w.PID, Host: w.Host, State: w.State, Job: w.Job, HeartbeatAt: timePtr(w.HeartbeatAt)}
+		if !w.Alive {
+			wv.State = "stale" // its process is gone; the next worker start or stop clears it
+		}
+		v.Workers = append(v.Workers, wv)
+	}
 	if asJSON {
 		return writeJSON(a.stdout, v)
 	}
@@ -60,7 +71,18 @@ func (a *app) runStatus(asJSON bool) error {
 	for _, st := range states {
 		fmt.Fprintf(tw, "%s\t%d\n", st, v.Counts[st])
 	}
-	fmt.Fprintf(tw, "\nworkers: %d running\n", len(v.Workers))
-	fmt.Fprintf(tw, "spool: %s\n", s.Root())
+	fmt.Fprintf(tw, "\nspool: %s\n", s.Root())
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(v.Workers) == 0 {
+		_, err := fmt.Fprintln(a.stdout, "workers: none running")
+		return err
+	}
+	tw = tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nWORKER\tPID\tHOST\tSTATE\tJOB\tHEARTBEAT")
+	for _, w := range v.Workers {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", w.ID, w.PID, w.Host, w.State, clean(w.Job, 40), stamp(w.HeartbeatAt))
+	}
 	return tw.Flush()
 }

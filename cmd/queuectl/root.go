@@ -70,6 +70,8 @@ spool from --spool, $QUEUECTL_SPOOL or the config's spool_dir (default ./spool).
 		a.enqueueCmd(),
 		a.listCmd(),
 		a.statusCmd(),
+		a.workerCmd(),
+		a.logsCmd(),
 		a.dlqCmd(),
 		a.configCmd(),
 	)

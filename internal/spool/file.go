@@ -19,14 +19,20 @@ import (
 // read or run.
 var ErrNotRegular = errors.New("not a regular file")
 
+// tempPath returns a fresh name in tmp/ starting with hint, to tell whose
+// the file is.
+func (s *Spool) tempPath(hint string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return filepath.Join(s.root, dirTmp, hint+"."+hex.EncodeToString(b[:])+".tmp")
+}
+
 // writeTemp creates a new file in tmp/ (never an existing one), writes data
 // to it and fsyncs it, so that a later rename publishes complete contents.
 // hint starts the file's name, to tell whose it is. On error nothing is left
 // behind.
 func (s *Spool) writeTemp(hint string, data []byte) (string, error) {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	path := filepath.Join(s.root, dirTmp, hint+"."+hex.EncodeToString(b[:])+".tmp")
+	path := s.tempPath(hint)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
 	if err != nil {
 		return "", err
@@ -47,6 +53,30 @@ func (s *Spool) writeTemp(hint string, data []byte) (string, error) {
 	}
 	return path, nil
 }
+
+// writeTempLocked is writeTemp for a file that is renamed while open and
+// locked: it returns the file, still open and locked.
+func (s *Spool) writeTempLocked(hint string, data []byte) (string, *os.File, error) {
+	path := s.tempPath(hint)
+	f, err := createExcl(path)
+	if err != nil {
+		return "", nil, err
+	}
+	if err = tryLock(f); err == nil {
+		if _, err = f.Write(data); err == nil {
+			err = f.Sync() // contents on disk before the rename publishes them
+		}
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return "", nil, err
+	}
+	return path, f, nil
+}
+
+// dirOf returns the directory of path.
+func dirOf(path string) string { return filepath.Dir(path) }
 
 // replace atomically replaces the file at path with data: a durable temp
 // file renamed over it, then the directory fsynced so the rename persists.

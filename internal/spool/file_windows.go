@@ -8,8 +8,9 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// openEntry opens path for reading after checking that it is a regular file
-// and not a reparse point; the caller checks the open file again.
+// openEntry opens path for reading without following a reparse point
+// (symlink or junction) and so that it can still be renamed; the caller
+// checks that it is a regular file.
 func openEntry(path string) (*os.File, error) {
 	fi, err := os.Lstat(path)
 	if err != nil {
@@ -18,15 +19,7 @@ func openEntry(path string) (*os.File, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi2, err := f.Stat(); err != nil || !os.SameFile(fi, fi2) {
-		f.Close()
-		return nil, fmt.Errorf("%w: changed while it was opened", ErrNotRegular)
-	}
-	return f, nil
+	return createShared(path, windows.GENERIC_READ, windows.OPEN_EXISTING)
 }
 
 // publish renames src to dst unless dst exists: MoveFileEx without

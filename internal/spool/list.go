@@ -124,3 +124,13 @@ func (s *Spool) Read(st State, id string) (*job.Job, error) {
 	}
 	return j, nil
 }
+
+// StateDir returns the directory of a state, for watching.
+func (s *Spool) StateDir(st State) string { return s.dir(st) }
+
+// Names returns the names in a state directory that may be jobs (neither
+// dotfiles nor temporary files), without reading them.
+func (s *Spool) Names(st State) ([]string, error) { return s.names(st) }
+
+// Peek reads and parses the entry name of state st without taking it.
+func (s *Spool) Peek(st State, name string) (*job.Job, error) { return s.readName(st, name) }

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/queuectl/queuectl/internal/config"
+	"github.com/queuectl/queuectl/internal/spool"
+	"github.com/queuectl/queuectl/internal/worker"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) workerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Start and stop the workers that run jobs",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return &usageError{"worker needs a command: start or stop"}
+		},
+	}
+	var count int
+	var foreground bool
+	var ids []string
+	start := &cobra.Command{
+		Use:   "start",
+		Short: "Start workers in the background (or in this terminal with --foreground)",
+		Long: `Start workers. By default they are detached: they run on after the shell that
+started them ends, log to spool/workers/<id>.log, and the command returns once
+they are registered. With --foreground they run in this terminal, log to
+stderr, and stop on Ctrl-C or SIGTERM (a running job is killed and put back).`,
+		Example: "  queuectl worker start --count 3\n  queuectl worker start --foreground",
+		Args:    noArgs,
+		RunE: op(func(cmd *cobra.Command, args []string) error {
+			if count < 1 || count > 256 {
+				return fmt.Errorf("--count %d: must be between 1 and 256", count)
+			}
+			if foreground {
+				return a.runForeground(count, ids)
+			}
+			return a.startDetached(count)
+		}),
+	}
+	start.Flags().IntVarP(&count, "count", "n", 1, "number of workers")
+	start.Flags().BoolVar(&foreground, "foreground", false, "run in this terminal until Ctrl-C")
+	start.Flags().StringSliceVar(&ids, "worker-id", nil, "ids for the workers (default: new ones)")
+	_ = start.Flags().MarkHidden("worker-id")
+
+	var timeout string
+	stop := &cobra.Command{
+		Use:   "stop",
+		Short: "Stop all workers gracefully",
+		Long: `Ask every worker to stop: each finishes its current job and exits. Workers
+still running after --timeout are terminated (their job is killed and put back
+to run again). Returns when all are gone; nothing is left in processing/.`,
+		Example: "  queuectl worker stop\n  queuectl worker stop --timeout 5s",
+		Args:    noArgs,
+		RunE: op(func(cmd *cobra.Command, args []string) error {
+			secs, err := parseSeconds("--timeout", timeout)
+			if err != nil {
+				return err
+			}
+			return a.stopWorkers(config.Seconds(secs))
+		}),
+	}
+	stop.Flags().StringVar(&timeout, "timeout", "30", "seconds (or a duration such as 1m) to let running jobs finish")
+	cmd.AddCommand(start, stop)
+	return cmd
+}
+
+var badIDChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// newWorkerID returns a fresh worker id: host, pid and a random suffix.
+func newWorkerID() string {
+	host, _ := os.Hostname()
+	host = badIDChars.ReplaceAllString(host, "-")
+	if host == "" || len(host) > 40 || !('a' <= host[0] && host[0] <= 'z' || 'A' <= host[0] && host[0] <= 'Z' || '0' <= host[0] && host[0] <= '9') {
+		host = "w"
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
+}
+
+// runForeground runs count workers in this process until Ctrl-C or SIGTERM.
+func (a *app) runForeground(count int, ids []string) error {
+	s, cfg, err := a.open()
+	if err != nil {
+		return err
+	}
+	path, _ := a.configPath()
+	if path != "" {
+		if path, err = filepath.Abs(path); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(a.stderr, nil))
+	var wg sync.WaitGroup
+	errs := make([]error, count)
+	for i := range count {
+		id := newWorkerID()
+		if i < len(ids) {
+			id = ids[i]
+		}
+		w := worker.New(worker.Options{ID: id, Spool: s, Config: cfg, ConfigPath: path, Log: log})
+		wg.Go(func() { errs[i] = w.Run(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// startDetached starts count worker processes in their own sessions and
+// returns once each has registered.
+func (a *app) startDetached(count int) error {
+	s, _, err := a.open()
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	root, err := filepath.Abs(s.Root())
+	if err != nil {
+		return err
+	}
+	base := []string{"--spool", root}
+	if path, _ := a.configPath(); path != "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return err
+		}
+		base = append(base, "--config", abs)
+	}
+	type child struct {
+		id   string
+		cmd  *exec.Cmd
+		done chan error
+	}
+	var children []child
+	for range count {
+		id := newWorkerID()
+		logf, err := os.OpenFile(s.WorkerLog(id), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		args := append(append([]string{}, base...), "worker", "start", "--foreground", "--count", "1", "--worker-id", id)
+		cmd := exec.Command(exe, args...)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.SysProcAttr = worker.DetachAttr()
+		err = cmd.Start()
+		logf.Close()
+		if err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		c := child{id: id, cmd: cmd, done: make(chan error, 1)}
+		go func() { c.done <- cmd.Wait() }()
+		children = append(children, c)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, c := range children {
+		for !s.WorkerAlive(c.id) || s.StatHeartbeat(c.id) != nil {
+			select {
+			case err := <-c.done:
+				return fmt.Errorf("worker %s exited at start (%v); see %s", c.id, err, s.WorkerLog(c.id))
+			case <-time.After(10 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("worker %s did not register within 10s; see %s", c.id, s.WorkerLog(c.id))
+			}
+		}
+		fmt.Fprintf(a.stdout, "started worker %s (pid %d)\n", c.id, c.cmd.Process.Pid)
+		_ = c.cmd.Process.Release()
+	}
+	return nil
+}
+
+// stopWorkers asks all workers to stop, waits up to timeout, terminates the
+// rest, and puts back any job they left in processing/.
+func (a *app) stopWorkers(timeout time.Duration) error {
+	s, cfg, err := a.open()
+	if err != nil {
+		return err
+	}
+	all, err := s.Workers(true)
+	if err != nil {
+		return err
+	}
+	var live []spool.WorkerInfo
+	for _, w := range all {
+		if w.Alive {
+			live = append(live, w)
+			if err := s.RequestStop(w.ID); err != nil {
+				return err
+			}
+		}
+	}
+	if len(live) == 0 {
+		fmt.Fprintln(a.stdout, "no workers running")
+	} else {
+		fmt.Fprintf(a.stdout, "stopping %d worker(s)\n", len(live))
+	}
+	left := waitGone(s, live, time.Now().Add(timeout))
+	if len(left) > 0 {
+		host, _ := os.Hostname()
+		for _, w := range left {
+			if w.Host == host && w.PID > 0 {
+				fmt.Fprintf(a.stdout, "worker %s still running after %s: terminating pid %d\n", w.ID, timeout, w.PID)
+				_ = worker.Terminate(w.PID)
+			}
+		}
+		left = waitGone(s, left, time.Now().Add(10*time.Second))
+		for _, w := range left {
+			if w.Host == host && w.PID > 0 {
+				_ = worker.Kill(w.PID)
+			}
+		}
+		left = waitGone(s, left, time.Now().Add(5*time.Second))
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("%d worker(s) did not stop (on another host?): %s", len(left), left[0].ID)
+	}
+	_, _ = s.Workers(true) // remove the files of workers that were killed
+	ids, err := s.Orphans()
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, st, err := s.Recover(id, cfg.MaxRetries); err == nil {
+			fmt.Fprintf(a.stdout, "job %s put back in %s\n", id, st)
+		}
+	}
+	if len(live) > 0 {
+		fmt.Fprintln(a.stdout, "all workers stopped")
+	}
+	return nil
+}
+
+// waitGone waits until the workers' locks are free or the deadline passes,
+// and returns those still alive.
+func waitGone(s *spool.Spool, ws []spool.WorkerInfo, deadline time.Time) []spool.WorkerInfo {
+	for {
+		var left []spool.WorkerInfo
+		for _, w := range ws {
+			if s.WorkerAlive(w.ID) {
+				left = append(left, w)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		ws = left
+		time.Sleep(20 * time.Millisecond)
+	}
+}

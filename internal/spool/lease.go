@@ -1,0 +1,325 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/queuectl/queuectl/internal/job"
+)
+
+// Errors of Claim and Recover that callers branch on.
+var (
+	// ErrGone: the file moved on before it could be taken (another worker
+	// claimed it, or it was removed).
+	ErrGone = errors.New("job file is gone")
+	// ErrBusy: another live process holds the job file's lock.
+	ErrBusy = errors.New("job file is locked by a live process")
+)
+
+// NotDueError says that a job was not claimed because its time has not come.
+type NotDueError struct{ Due time.Time }
+
+func (e *NotDueError) Error() string { return "not due before " + e.Due.Format(time.RFC3339Nano) }
+
+// InvalidError says that an entry is not a valid job; Reason is fit for a
+// quarantine file.
+type InvalidError struct {
+	Name   string
+	Reason error
+}
+
+func (e *InvalidError) Error() string { return e.Name + ": " + e.Reason.Error() }
+func (e *InvalidError) Unwrap() error { return e.Reason }
+
+// Lease is a job claimed by this process. Its file in processing/ is locked
+// for as long as the lease is held: the lock, which the kernel drops when
+// the process dies, is how recoverers tell a live owner from a dead one.
+type Lease struct {
+	s   *Spool
+	Job *job.Job
+	f   *os.File // locked handle of the file now at processing/<id>.json
+}
+
+// Claim takes job id out of state from (pending or failed) into processing/
+// for worker, and durably records the new attempt (attempts + 1, started_at,
+// worker) before returning. Of any number of processes claiming one job,
+// exactly one succeeds; the others get ErrGone or ErrBusy.
+//
+// Order: the file is opened and locked where it is, checked to still be
+// the file at that name (so a lock on a file that moved on is useless),
+// parsed and checked for due time, then moved by a rename that never
+// overwrites. The rename needs no fsync of its own: a crash that undoes it
+// leaves the job where it was, unclaimed and unrun. The attempt record is
+// then written as a new locked file renamed over the claimed one, and the
+// directory is fsynced, so the attempt is counted before the command runs.
+func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
+	src := s.path(from, id)
+	f, err := openLocked(src)
+	if err != nil {
+		return nil, s.takeErr(id, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+		}
+	}()
+	if err := samePath(f, src); err != nil {
+		return nil, err
+	}
+	j, err := readJob(f, id)
+	if err != nil {
+		return nil, &InvalidError{Name: id + ".json", Reason: err}
+	}
+	now := s.now()
+	if due := j.Due(); due.After(now) {
+		return nil, &NotDueError{Due: due}
+	}
+	dst := s.path(Processing, id)
+	if err := publish(src, dst); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, ErrGone
+		}
+		if errors.Is(err, fs.ErrExist) {
+			return nil, &InvalidError{Name: id + ".json", Reason: fmt.Errorf("a job with id %s is already processing", id)}
+		}
+		return nil, fmt.Errorf("claim %s: %w", id, err)
+	}
+	j.Attempts++
+	j.StartedAt, j.FinishedAt, j.UpdatedAt = now, time.Time{}, now
+	j.Worker = worker
+	j.State = string(Processing)
+	l := &Lease{s: s, Job: j, f: f}
+	if err := l.rewrite(); err != nil {
+		// The attempt could not be recorded: put the job back untouched.
+		j.Attempts--
+		if uerr := s.moveBack(dst, src); uerr != nil {
+			err = errors.Join(err, uerr)
+		}
+		return nil, fmt.Errorf("claim %s: %w", id, err)
+	}
+	ok = true
+	return l, nil
+}
+
+// takeErr maps errors from opening a job file to take it.
+func (s *Spool) takeErr(id string, err error) error {
+	switch {
+	case errors.Is(err, errLocked):
+		return ErrBusy
+	case errors.Is(err, fs.ErrNotExist):
+		return ErrGone
+	case errors.Is(err, ErrNotRegular):
+		return &InvalidError{Name: id + ".json", Reason: err}
+	}
+	return fmt.Errorf("take %s: %w", id, err)
+}
+
+// samePath checks that the open file f is still the one at path.
+func samePath(f *os.File, path string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	pi, err := os.Lstat(path)
+	if err != nil || !os.SameFile(fi, pi) {
+		return ErrGone
+	}
+	return nil
+}
+
+// readJob reads and parses the job in the open file f.
+func readJob(f *os.File, id string) (*job.Job, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
+	}
+	if fi.Size() > job.MaxSize {
+		return nil, job.ErrTooLarge
+	}
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, job.MaxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	return job.Parse(data, id)
+}
+
+// moveBack returns a file from processing/ to where it was, under the
+// shared spool lock (the move goes against findOrder).
+func (s *Spool) moveBack(src, dst string) error {
+	unlock, err := s.lock(false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := publish(src, dst); err != nil {
+		return err
+	}
+	return syncDir(dirOf(dst))
+}
+
+// rewrite replaces the leased file with the lease's job, durably, keeping
+// the new file locked.
+func (l *Lease) rewrite() error {
+	data, err := job.Marshal(l.Job)
+	if err != nil {
+		return err
+	}
+	path, f, err := l.s.writeTempLocked(l.Job.ID, data)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(path, l.s.path(Processing, l.Job.ID)); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	l.f.Close() // the old file is gone from processing/; its lock is no longer needed
+	l.f = f
+	return syncDir(l.s.dir(Processing))
+}
+
+// move records the lease's job and moves it from processing/ to state to:
+// first the new contents replace the file in processing/ (still locked, so
+// no recoverer takes it), then one rename moves it. A crash in between
+// leaves the job in processing/ with its outcome written, and recovery
+// counts that attempt as interrupted: at-least-once, never lost.
+func (l *Lease) move(to State) error {
+	now := l.s.now()
+	l.Job.UpdatedAt = now
+	l.Job.State = string(to)
+	if err := l.rewrite(); err != nil {
+		return fmt.Errorf("%s %s: %w", to, l.Job.ID, err)
+	}
+	src, dst := l.s.path(Processing, l.Job.ID), l.s.path(to, l.Job.ID)
+	var err error
+	if to == Pending || to == Failed {
+		err = l.s.moveBack(src, dst)
+	} else {
+		if err = publish(src, dst); err == nil {
+			err = syncDir(l.s.dir(to))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", to, l.Job.ID, err)
+	}
+	l.Release()
+	return nil
+}
+
+// Complete records a successful run and moves the job to done/.
+func (l *Lease) Complete(output string) error {
+	zero := 0
+	l.Job.ExitCode = &zero
+	l.Job.Output = output
+	l.Job.LastError = ""
+	l.Job.FinishedAt = l.s.now()
+	return l.move(Done)
+}
+
+// Fail records a failed run. With retries left the job goes to failed/, due
+// again after delay; otherwise to dead/. It returns the state reached.
+func (l *Lease) Fail(msg string, exitCode *int, maxRetries int, delay time.Duration) (State, error) {
+	now := l.s.now()
+	l.Job.LastError = msg
+	l.Job.ExitCode = exitCode
+	l.Job.FinishedAt = now
+	to := Failed
+	if l.Job.Attempts >= 1+l.Job.Retries(maxRetries) {
+		to = Dead
+		l.Job.RunAt = time.Time{}
+	} else {
+		l.Job.RunAt = now.Add(delay)
+	}
+	return to, l.move(to)
+}
+
+// Requeue puts an interrupted job back in pending/ to run again at once, or
+// in dead/ if the interrupted run was its last. It returns the state reached.
+func (l *Lease) Requeue(msg string, maxRetries int) (State, error) {
+	to := requeueState(l.Job, maxRetries)
+	l.Job.LastError = msg
+	l.Job.FinishedAt = l.s.now()
+	l.Job.RunAt = time.Time{}
+	return to, l.move(to)
+}
+
+func requeueState(j *job.Job, maxRetries int) State {
+	if j.Attempts >= 1+j.Retries(maxRetries) {
+		return Dead
+	}
+	return Pending
+}
+
+// Release drops the lease's lock without moving the job; a recoverer will
+// put it back. For the end of a completed move, and for tests.
+func (l *Lease) Release() {
+	if l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+}
+
+// Recover puts job id back from processing/ if its owner is dead (its lock
+// can be taken): to pending/, or to dead/ if the interrupted run was its
+// last. The interrupted run stays counted in attempts. It returns the job
+// and the state reached; ErrBusy if the owner lives, ErrGone if the file
+// moved on. Two recoverers never recover one job twice: the second waits
+// for the lock, then finds the file moved or replaced.
+func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
+	src := s.path(Processing, id)
+	f, err := openLocked(src)
+	if err != nil {
+		return nil, "", s.takeErr(id, err)
+	}
+	if err := samePath(f, src); err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	j, err := readJob(f, id)
+	if err != nil {
+		f.Close()
+		return nil, "", &InvalidError{Name: id + ".json", Reason: err}
+	}
+	l := &Lease{s: s, Job: j, f: f}
+	owner := j.Worker
+	if owner == "" {
+		owner = "unknown"
+	}
+	st, err := l.Requeue(fmt.Sprintf("interrupted: worker %s stopped during attempt %d", owner, j.Attempts), maxRetries)
+	if err != nil {
+		l.Release()
+		return nil, "", err
+	}
+	return j, st, nil
+}
+
+// Orphans lists the ids in processing/ whose owner is dead. It only looks:
+// Recover decides again under the lock.
+func (s *Spool) Orphans() ([]string, error) {
+	names, err := s.names(Processing)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, n := range names {
+		id, err := IDFromName(n)
+		if err != nil {
+			continue
+		}
+		f, err := openLocked(s.path(Processing, id))
+		if err != nil {
+			continue
+		}
+		f.Close()
+		ids = append(ids, id)
+	}
+	return ids, nil
+}

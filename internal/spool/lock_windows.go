@@ -1,0 +1,61 @@
+package spool
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/windows"
+)
+
+// errLocked says that another process holds the lock.
+var errLocked = errors.New("locked by another process")
+
+// tryLock takes an exclusive lock on the open file f without waiting. It
+// locks one byte far beyond the end of the file, so that readers of the
+// contents are not blocked; Windows releases it when the process dies.
+func tryLock(f *os.File) error {
+	ol := new(windows.Overlapped)
+	ol.OffsetHigh = 0x7fffffff
+	err := windows.LockFileEx(windows.Handle(f.Fd()),
+		windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
+	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) || errors.Is(err, windows.ERROR_IO_PENDING) {
+		return errLocked
+	}
+	return err
+}
+
+// openLocked opens an existing job file for reading, shared so that it can
+// still be renamed, and locks it.
+func openLocked(path string) (*os.File, error) {
+	f, err := openEntry(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := tryLock(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// createExcl creates a new file that can be renamed while open.
+func createExcl(path string) (*os.File, error) {
+	return createShared(path, windows.GENERIC_READ|windows.GENERIC_WRITE, windows.CREATE_NEW)
+}
+
+// createShared opens path with every sharing mode, FILE_SHARE_DELETE
+// included, which os.OpenFile leaves out: without it a file that any
+// process holds open cannot be renamed.
+func createShared(path string, access, disposition uint32) (*os.File, error) {
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return nil, err
+	}
+	h, err := windows.CreateFile(p, access,
+		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE, nil, disposition,
+		windows.FILE_ATTRIBUTE_NORMAL|windows.FILE_FLAG_OPEN_REPARSE_POINT, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(h), path), nil
+}

@@ -1,0 +1,222 @@
+package spool
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+	"github.com/queuectl/queuectl/internal/job"
+)
+
+// Heartbeat is what a worker says about itself in workers/<id>.json.
+type Heartbeat struct {
+	ID          string    `json:"id"`
+	PID         int       `json:"pid"`
+	Host        string    `json:"host"`
+	State       string    `json:"state"` // idle, busy, stopping
+	Job         string    `json:"job"`   // the job it runs, if busy
+	JobPID      int       `json:"job_pid,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	HeartbeatAt time.Time `json:"heartbeat_at"`
+}
+
+// WorkerInfo is a worker found in workers/, live or not.
+type WorkerInfo struct {
+	Heartbeat
+	Alive bool // its lock is held: the process lives
+}
+
+// Registration is a worker's hold on its name: the lock on
+// workers/<id>.lock, held for the worker's whole life.
+type Registration struct {
+	s    *Spool
+	id   string
+	lock *flock.Flock
+}
+
+// Register takes the lock of worker id; it fails if a live process holds it.
+func (s *Spool) Register(id string) (*Registration, error) {
+	if err := job.CheckID(id); err != nil {
+		return nil, fmt.Errorf("register worker: %w", err)
+	}
+	l := flock.New(s.workerPath(id, ".lock"), flock.SetPermissions(filePerm))
+	ok, err := l.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("register worker %s: %w", id, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("register worker %s: another process holds it", id)
+	}
+	os.Remove(s.workerPath(id, ".stop")) // a flag left by an earlier worker of this name
+	return &Registration{s: s, id: id, lock: l}, nil
+}
+
+// Beat writes the worker's heartbeat. It is not fsynced: a heartbeat is only
+// worth anything while the machine runs.
+func (r *Registration) Beat(hb Heartbeat) error {
+	hb.ID = r.id
+	data, err := json.Marshal(hb)
+	if err != nil {
+		return err
+	}
+	tmp := r.s.tempPath("worker-" + r.id)
+	if err := os.WriteFile(tmp, data, filePerm); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, r.s.workerPath(r.id, ".json")); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// Close removes the worker's files and releases the lock. The lock file
+// goes first, while still locked: whoever opens it meanwhile finds it free
+// once released, which is true.
+func (r *Registration) Close() error {
+	os.Remove(r.s.workerPath(r.id, ".json"))
+	os.Remove(r.s.workerPath(r.id, ".stop"))
+	os.Remove(r.s.workerPath(r.id, ".lock"))
+	return r.lock.Close()
+}
+
+// StopRequested reports whether worker id has been asked to stop.
+func (s *Spool) StopRequested(id string) bool {
+	_, err := os.Lstat(s.workerPath(id, ".stop"))
+	return err == nil
+}
+
+// RequestStop asks worker id to stop by creating its stop flag.
+func (s *Spool) RequestStop(id string) error {
+	f, err := os.OpenFile(s.workerPath(id, ".stop"), os.O_WRONLY|os.O_CREATE, filePerm)
+	if err != nil {
+		return fmt.Errorf("stop worker %s: %w", id, err)
+	}
+	return f.Close()
+}
+
+// WorkerDir returns the directory of heartbeats and stop flags, for
+// watching.
+func (s *Spool) WorkerDir() string { return filepath.Join(s.root, dirWorkers) }
+
+// IsStopFlag reports whether a name in WorkerDir is worker id's stop flag.
+func IsStopFlag(name, id string) bool { return name == id+".stop" }
+
+// WorkerLog returns the log file of a detached worker.
+func (s *Spool) WorkerLog(id string) string { return s.workerPath(id, ".log") }
+
+func (s *Spool) workerPath(id, ext string) string {
+	return filepath.Join(s.root, dirWorkers, id+ext)
+}
+
+// Workers lists the workers that have a heartbeat or a lock file, telling
+// live ones (lock held) from dead ones. Files of dead workers are removed
+// when clean is true.
+func (s *Spool) Workers(clean bool) ([]WorkerInfo, error) {
+	des, err := os.ReadDir(s.WorkerDir())
+	if err != nil {
+		return nil, fmt.Errorf("list workers: %w", err)
+	}
+	seen := map[string]bool{}
+	var out []WorkerInfo
+	for _, de := range des {
+		id, ok := strings.CutSuffix(de.Name(), ".lock")
+		if !ok || seen[id] || job.CheckID(id) != nil {
+			continue
+		}
+		seen[id] = true
+		w := WorkerInfo{Heartbeat: Heartbeat{ID: id}}
+		if data, err := readEntry(s.workerPath(id, ".json")); err == nil {
+			_ = json.Unmarshal(data, &w.Heartbeat)
+			w.ID = id
+		}
+		l := flock.New(s.workerPath(id, ".lock"))
+		locked, err := l.TryLock()
+		switch {
+		case err != nil:
+			w.Alive = true // cannot tell: assume it lives
+		case locked:
+			if clean {
+				os.Remove(s.workerPath(id, ".json"))
+				os.Remove(s.workerPath(id, ".stop"))
+				os.Remove(s.workerPath(id, ".lock"))
+			}
+			l.Close()
+		default:
+			w.Alive = true
+		}
+		out = append(out, w)
+	}
+	slices.SortFunc(out, func(a, b WorkerInfo) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// WorkerAlive reports whether worker id holds its lock.
+func (s *Spool) WorkerAlive(id string) bool {
+	if _, err := os.Lstat(s.workerPath(id, ".lock")); err != nil {
+		return false
+	}
+	l := flock.New(s.workerPath(id, ".lock"))
+	locked, err := l.TryLock()
+	if err != nil {
+		return true
+	}
+	if locked {
+		l.Close()
+		return false
+	}
+	return true
+}
+
+// OpenLog opens the log of job id for appending.
+func (s *Spool) OpenLog(id string) (*os.File, error) {
+	if err := job.CheckID(id); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(s.LogPath(id), os.O_WRONLY|os.O_CREATE|os.O_APPEND, filePerm)
+}
+
+// LogPath returns the log file of job id.
+func (s *Spool) LogPath(id string) string {
+	return filepath.Join(s.root, dirLogs, id+".log")
+}
+
+// ErrNoLog is returned for a job that has no log yet.
+var ErrNoLog = errors.New("no log yet")
+
+// StatLog reports whether job id has a log.
+func (s *Spool) StatLog(id string) error {
+	if _, err := os.Stat(s.LogPath(id)); errors.Is(err, fs.ErrNotExist) {
+		return ErrNoLog
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// ReadHeartbeat returns the last heartbeat of worker id.
+func (s *Spool) ReadHeartbeat(id string) (Heartbeat, error) {
+	var hb Heartbeat
+	if err := job.CheckID(id); err != nil {
+		return hb, err
+	}
+	data, err := readEntry(s.workerPath(id, ".json"))
+	if err != nil {
+		return hb, err
+	}
+	err = json.Unmarshal(data, &hb)
+	return hb, err
+}
+
+// StatHeartbeat reports whether worker id has written a heartbeat.
+func (s *Spool) StatHeartbeat(id string) error {
+	_, err := os.Lstat(s.workerPath(id, ".json"))
+	return err
+}

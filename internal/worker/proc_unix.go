@@ -1,0 +1,82 @@
+//go:build unix
+
+package worker
+
+import (
+	"errors"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// shell returns the command that runs a job's command line.
+func shell(command string) *exec.Cmd {
+	cmd := exec.Command("/bin/sh", "-c", command)
+	cmd.SysProcAttr = sysProcAttr()
+	return cmd
+}
+
+// terminate asks the job's whole process group to stop.
+func terminate(cmd *exec.Cmd) error { return signalGroup(cmd.Process.Pid, syscall.SIGTERM) }
+
+// kill ends the job's whole process group at once.
+func kill(cmd *exec.Cmd) error { return signalGroup(cmd.Process.Pid, syscall.SIGKILL) }
+
+// KillGroup ends the process group pgid, if it still exists: what is left
+// of a dead worker's job.
+func KillGroup(pgid int) error {
+	if pgid <= 1 {
+		return nil
+	}
+	return signalGroup(pgid, syscall.SIGKILL)
+}
+
+func signalGroup(pgid int, sig syscall.Signal) error {
+	err := syscall.Kill(-pgid, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+// waitGroupGone waits until no process is left in group pgid, or until
+// timeout fires.
+func waitGroupGone(pgid int, timeout <-chan time.Time) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) {
+			return
+		}
+		select {
+		case <-timeout:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func signalName(sig syscall.Signal) string {
+	if name := unix.SignalName(sig); name != "" {
+		return strings.TrimPrefix(name, "SIG")
+	}
+	return strconv.Itoa(int(sig))
+}
+
+// describeExit says how a finished command ended, and its exit code if it
+// had one.
+func describeExit(err error) (string, *int) {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return "could not run: " + err.Error(), nil
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "killed by signal " + signalName(ws.Signal()), nil
+	}
+	code := ee.ExitCode()
+	return "exit status " + strconv.Itoa(code), &code
+}

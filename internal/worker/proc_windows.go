@@ -1,0 +1,48 @@
+package worker
+
+import (
+	"errors"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// shell returns the command that runs a job's command line with cmd /C,
+// passing the line untouched.
+func shell(command string) *exec.Cmd {
+	cmd := exec.Command("cmd")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		CmdLine:       "cmd /C " + command,
+		CreationFlags: syscall.CREATE_NEW_PROCESS_GROUP,
+	}
+	return cmd
+}
+
+// terminate ends the job's process tree: Windows has no SIGTERM to send.
+func terminate(cmd *exec.Cmd) error { return kill(cmd) }
+
+// kill ends the job's process tree.
+func kill(cmd *exec.Cmd) error { return KillGroup(cmd.Process.Pid) }
+
+// KillGroup ends the process tree rooted at pid, if it still exists.
+func KillGroup(pid int) error {
+	if pid <= 0 {
+		return nil
+	}
+	return exec.Command("taskkill", "/T", "/F", "/PID", strconv.Itoa(pid)).Run()
+}
+
+// waitGroupGone returns at once: the tree is killed whole on Windows.
+func waitGroupGone(int, <-chan time.Time) {}
+
+// describeExit says how a finished command ended, and its exit code if it
+// had one.
+func describeExit(err error) (string, *int) {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return "could not run: " + err.Error(), nil
+	}
+	code := ee.ExitCode()
+	return "exit status " + strconv.Itoa(code), &code
+}

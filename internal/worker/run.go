@@ -1,0 +1,228 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/queuectl/queuectl/internal/config"
+	"github.com/queuectl/queuectl/internal/job"
+	"github.com/queuectl/queuectl/internal/spool"
+)
+
+// runOne claims the job k and runs it to its outcome.
+func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
+	lease, err := w.s.Claim(k.state, k.id, w.id)
+	var notDue *spool.NotDueError
+	var inv *spool.InvalidError
+	switch {
+	case err == nil:
+	case errors.Is(err, spool.ErrGone) || errors.Is(err, spool.ErrBusy):
+		w.drop(k)
+		return
+	case errors.As(err, &notDue):
+		w.inspect(k.state, k.id+".json") // the file changed: index it anew
+		return
+	case errors.As(err, &inv):
+		w.drop(k)
+		w.inspect(k.state, k.id+".json") // grace, then quarantine
+		return
+	default:
+		w.log.Error("claim", "job", k.id, "err", err)
+		if spool.IsTemporary(err) {
+			w.pause(ctx, retryIOEvery) // the disk is full or failing: no busy loop
+		} else {
+			w.drop(k)
+		}
+		return
+	}
+	w.drop(k)
+	j := lease.Job
+	w.log.Info("claimed", "job", j.ID, "from", k.state, "to", spool.Processing, "attempt", j.Attempts)
+	w.setState("busy", j.ID, 0)
+	_ = w.beat(reg)
+	out := w.execute(ctx, reg, j)
+	w.finish(ctx, lease, out)
+	w.setState("idle", "", 0)
+	_ = w.beat(reg)
+}
+
+func (w *Worker) drop(k key) {
+	w.mu.Lock()
+	w.idx.remove(k)
+	w.mu.Unlock()
+}
+
+func (w *Worker) pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// outcome is how a run ended.
+type outcome struct {
+	ok          bool
+	interrupted bool // the worker was told to stop at once: put the job back
+	msg         string
+	exitCode    *int
+	output      string
+}
+
+// execute runs a job's command in its own process group, its output
+// appended to the job's log under a header line, within its timeout.
+func (w *Worker) execute(ctx context.Context, reg *spool.Registration, j *job.Job) outcome {
+	cfg := w.cfg.Load()
+	logf, err := w.s.OpenLog(j.ID)
+	if err != nil {
+		return outcome{msg: "could not open log: " + err.Error()}
+	}
+	defer logf.Close()
+	start, _ := logf.Seek(0, io.SeekEnd)
+	fmt.Fprintf(logf, "=== attempt %d by worker %s at %s: %s\n", j.Attempts, w.id,
+		time.Now().UTC().Format(time.RFC3339Nano), oneLine(j.Command))
+	header, _ := logf.Seek(0, io.SeekCurrent)
+	if header > start {
+		start = header
+	}
+
+	cmd := shell(j.Command)
+	cmd.Dir = j.Dir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), "QUEUECTL_JOB_ID="+j.ID, "QUEUECTL_ATTEMPT="+strconv.Itoa(j.Attempts))
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(logf, "queuectl: could not start: %v\n", err)
+		return outcome{msg: "could not start: " + err.Error()}
+	}
+	w.setState("busy", j.ID, cmd.Process.Pid)
+	_ = w.beat(reg)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	timeout := j.Timeout
+	if timeout == 0 {
+		timeout = cfg.CommandTimeout
+	}
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(config.Seconds(timeout))
+		defer t.Stop()
+		deadline = t.C
+	}
+	var out outcome
+	select {
+	case err = <-done:
+		if err == nil {
+			out.ok = true
+		} else {
+			out.msg, out.exitCode = describeExit(err)
+		}
+	case <-deadline:
+		stopGroup(cmd, done)
+		out.msg = fmt.Sprintf("timed out after %gs; process group killed", timeout)
+	case <-ctx.Done():
+		stopGroup(cmd, done)
+		out.interrupted = true
+		out.msg = "interrupted: worker " + w.id + " was stopped during the run"
+	}
+	fmt.Fprintf(logf, "=== %s\n", summary(out))
+	out.output = tail(logf, start)
+	return out
+}
+
+// stopGroup ends a running job: SIGTERM to its process group, then SIGKILL
+// to whatever is left of the group after a grace period; it returns once
+// the shell has been reaped.
+func stopGroup(c *exec.Cmd, done <-chan error) {
+	_ = terminate(c)
+	t := time.NewTimer(killGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		// The shell is gone; children that ignore SIGTERM may be left.
+		waitGroupGone(c.Process.Pid, t.C)
+	case <-t.C:
+	}
+	_ = kill(c)
+	select {
+	case <-done:
+	default:
+		<-done
+	}
+}
+
+func summary(o outcome) string {
+	if o.ok {
+		return "exit status 0"
+	}
+	return o.msg
+}
+
+func oneLine(s string) string {
+	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
+}
+
+// tail returns the last job.MaxOutput bytes written to f since offset
+// start, as valid UTF-8.
+func tail(f *os.File, start int64) string {
+	end, err := f.Seek(0, io.SeekCurrent)
+	if err != nil || end <= start {
+		return ""
+	}
+	from := max(start, end-job.MaxOutput)
+	buf := make([]byte, end-from)
+	n, _ := f.ReadAt(buf, from)
+	s := strings.ToValidUTF8(string(buf[:n]), "\uFFFD")
+	for len(s) > job.MaxOutput {
+		_, size := utf8.DecodeRuneInString(s)
+		s = s[size:]
+	}
+	return s
+}
+
+// finish records the outcome. A write that fails for lack of space or an
+// I/O error is tried again until it succeeds: the job stays leased in the
+// meantime, and is not run again.
+func (w *Worker) finish(ctx context.Context, lease *spool.Lease, out outcome) {
+	j := lease.Job
+	for {
+		cfg := w.cfg.Load()
+		var to spool.State
+		var err error
+		switch {
+		case out.ok:
+			to, err = spool.Done, lease.Complete(out.output)
+		case out.interrupted:
+			to, err = lease.Requeue(out.msg, cfg.MaxRetries)
+		default:
+			to, err = lease.Fail(out.msg, out.exitCode, cfg.MaxRetries, backoff(cfg, j.Attempts))
+		}
+		if err == nil {
+			args := []any{"job", j.ID, "from", spool.Processing, "to", to, "attempt", j.Attempts}
+			if !out.ok {
+				args = append(args, "error", out.msg)
+			}
+			if to == spool.Failed {
+				args = append(args, "retry_at", j.RunAt.Format(time.RFC3339Nano))
+			}
+			w.log.Info("finished", args...)
+			return
+		}
+		if !spool.IsTemporary(err) || ctx.Err() != nil {
+			w.log.Error("cannot record outcome; the job will be recovered", "job", j.ID, "err", err)
+			lease.Release()
+			return
+		}
+		w.log.Warn("cannot record outcome yet; retrying", "job", j.ID, "err", err)
+		w.pause(ctx, retryIOEvery)
+	}
+}

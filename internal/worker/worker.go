@@ -1,0 +1,447 @@
+// Package worker runs jobs from a spool: it waits for job files with file
+// system notifications, claims them in priority order, runs each command in
+// a process group of its own, and records the outcome with retries,
+// exponential backoff and the dead letter queue.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/queuectl/queuectl/internal/config"
+	"github.com/queuectl/queuectl/internal/job"
+	"github.com/queuectl/queuectl/internal/spool"
+)
+
+// Timing of the background roles.
+const (
+	heartbeatEvery  = 2 * time.Second
+	recoverEvery    = time.Second
+	quarantineGrace = 2 * time.Second // a file that does not parse may still be being written
+	killGrace       = 2 * time.Second // between SIGTERM and SIGKILL
+	retryIOEvery    = time.Second     // when the disk is full or failing
+)
+
+// Options configure a worker.
+type Options struct {
+	ID         string // worker id, a valid file name
+	Spool      *spool.Spool
+	Config     *config.Config // as read at start; reloaded when ConfigPath changes
+	ConfigPath string         // "" when running on defaults
+	Log        *slog.Logger
+}
+
+// Worker runs jobs until its context ends or it is asked to stop.
+type Worker struct {
+	id   string
+	s    *spool.Spool
+	cfg  atomic.Pointer[config.Config]
+	path string
+	log  *slog.Logger
+	host string
+
+	mu       sync.Mutex
+	idx      *index
+	bad      map[key]badFile // files that did not parse, since when
+	rescan   bool            // a full rescan is needed (events were lost)
+	state    string
+	job      string
+	jobPID   int
+	started  time.Time
+	wake     chan struct{}
+	watching bool
+}
+
+type badFile struct {
+	since  time.Time
+	reason error
+}
+
+// New returns a worker; Run starts it.
+func New(o Options) *Worker {
+	host, _ := os.Hostname()
+	w := &Worker{
+		id: o.ID, s: o.Spool, path: o.ConfigPath, log: o.Log.With("worker", o.ID), host: host,
+		idx: newIndex(), bad: map[key]badFile{}, wake: make(chan struct{}, 1), state: "idle",
+	}
+	w.cfg.Store(o.Config)
+	return w
+}
+
+// ID returns the worker's id.
+func (w *Worker) ID() string { return w.id }
+
+// Run registers the worker and runs jobs until ctx ends (the job running
+// then is killed and put back) or a stop flag asks it to stop (the job
+// running then is finished first).
+func (w *Worker) Run(ctx context.Context) error {
+	reg, err := w.s.Register(w.id)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	w.started = time.Now().UTC()
+	if err := w.beat(reg); err != nil {
+		return fmt.Errorf("worker %s: heartbeat: %w", w.id, err)
+	}
+	w.log.Info("worker started", "pid", os.Getpid(), "spool", w.s.Root())
+
+	bg, stopBg := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() {
+		stopBg()
+		wg.Wait()
+	}()
+	watcher, err := w.watch()
+	if err != nil {
+		w.log.Warn("file notifications unavailable; rescanning every poll_interval", "err", err)
+	} else {
+		defer watcher.Close()
+		wg.Go(func() { w.events(bg, watcher) })
+	}
+	w.recoverOrphans()
+	w.scan()
+	lastScan := time.Now()
+	wg.Go(func() { w.every(bg, heartbeatEvery, func() { _ = w.beat(reg) }) })
+	wg.Go(func() { w.every(bg, recoverEvery, w.recoverOrphans) })
+
+	for {
+		if ctx.Err() != nil || w.s.StopRequested(w.id) {
+			w.setState("stopping", "", 0)
+			_ = w.beat(reg)
+			w.log.Info("worker stopped")
+			return nil
+		}
+		poll := config.Seconds(w.cfg.Load().PollInterval)
+		if time.Since(lastScan) >= poll || w.takeRescan() {
+			w.scan()
+			lastScan = time.Now()
+		}
+		if k, ok := w.next(); ok {
+			w.runOne(ctx, reg, k)
+			continue
+		}
+		wait := poll - time.Since(lastScan)
+		if due, ok := w.nextDue(); ok && time.Until(due) < wait {
+			wait = time.Until(due)
+		}
+		t := time.NewTimer(max(wait, time.Millisecond))
+		select {
+		case <-ctx.Done():
+		case <-w.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// every calls f every d until ctx ends.
+func (w *Worker) every(ctx context.Context, d time.Duration, f func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
+}
+
+func (w *Worker) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *Worker) setState(state, job string, pid int) {
+	w.mu.Lock()
+	w.state, w.job, w.jobPID = state, job, pid
+	w.mu.Unlock()
+}
+
+func (w *Worker) beat(reg *spool.Registration) error {
+	w.mu.Lock()
+	hb := spool.Heartbeat{
+		PID: os.Getpid(), Host: w.host, State: w.state, Job: w.job, JobPID: w.jobPID,
+		StartedAt: w.started, HeartbeatAt: time.Now().UTC(),
+	}
+	w.mu.Unlock()
+	return reg.Beat(hb)
+}
+
+func (w *Worker) takeRescan() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r := w.rescan
+	w.rescan = false
+	return r
+}
+
+func (w *Worker) next() (key, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.idx.next(time.Now())
+}
+
+func (w *Worker) nextDue() (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.idx.nextDue()
+}
+
+// watch starts notifications on the claimable directories, the workers
+// directory (stop flags) and the configuration file's directory.
+func (w *Worker) watch() (*fsnotify.Watcher, error) {
+	watcher, err := fsnotify.NewBufferedWatcher(4096)
+	if err != nil {
+		return nil, err
+	}
+	dirs := []string{w.s.StateDir(spool.Pending), w.s.StateDir(spool.Failed), w.s.WorkerDir()}
+	if w.path != "" {
+		dirs = append(dirs, filepath.Dir(w.path))
+	}
+	for _, d := range dirs {
+		if err := watcher.Add(d); err != nil {
+			watcher.Close()
+			return nil, err
+		}
+	}
+	w.mu.Lock()
+	w.watching = true
+	w.mu.Unlock()
+	return watcher, nil
+}
+
+// events applies notifications to the index until ctx ends.
+func (w *Worker) events(ctx context.Context, watcher *fsnotify.Watcher) {
+	pending, failed := w.s.StateDir(spool.Pending), w.s.StateDir(spool.Failed)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case err, ok := <-watcher.Errors:
+			if !ok {
+				return
+			}
+			// Most often an overflow of the kernel's event queue: events
+			// were lost, so look at everything again.
+			w.log.Warn("file notifications lost; rescanning", "err", err)
+			w.mu.Lock()
+			w.rescan = true
+			w.mu.Unlock()
+			w.signal()
+		case ev, ok := <-watcher.Events:
+			if !ok {
+				return
+			}
+			dir, name := filepath.Dir(ev.Name), filepath.Base(ev.Name)
+			switch {
+			case dir == pending:
+				w.update(spool.Pending, name, ev.Op)
+			case dir == failed:
+				w.update(spool.Failed, name, ev.Op)
+			case dir == w.s.WorkerDir():
+				if spool.IsStopFlag(name, w.id) {
+					w.signal()
+				}
+			case w.path != "" && name == filepath.Base(w.path):
+				w.reloadConfig()
+			}
+		}
+	}
+}
+
+// update applies one notification about a claimable directory.
+func (w *Worker) update(st spool.State, name string, op fsnotify.Op) {
+	if spool.Ignored(name) {
+		return
+	}
+	if op.Has(fsnotify.Create) || op.Has(fsnotify.Write) {
+		w.inspect(st, name)
+		return
+	}
+	if op.Has(fsnotify.Remove) || op.Has(fsnotify.Rename) {
+		// Renamed away or removed; if a new file took the name, its
+		// Create event follows.
+		k := w.keyOf(st, name)
+		w.mu.Lock()
+		w.idx.remove(k)
+		delete(w.bad, k)
+		w.mu.Unlock()
+	}
+}
+
+// keyOf returns the index key of a file name; names that cannot be ids
+// are keyed by the whole name.
+func (w *Worker) keyOf(st spool.State, name string) key {
+	if id, err := spool.IDFromName(name); err == nil {
+		return key{st, id}
+	}
+	return key{st, "\x00" + name}
+}
+
+// inspect reads one file of a claimable directory into the index, or notes
+// it as bad; entries that can never become jobs are quarantined at once.
+func (w *Worker) inspect(st spool.State, name string) {
+	k := w.keyOf(st, name)
+	j, err := w.s.Peek(st, name)
+	switch {
+	case err == nil:
+		w.mu.Lock()
+		delete(w.bad, k)
+		w.idx.put(k, j.Priority, j.Due())
+		w.mu.Unlock()
+		w.signal()
+	case errors.Is(err, fs.ErrNotExist):
+		w.mu.Lock()
+		w.idx.remove(k)
+		delete(w.bad, k)
+		w.mu.Unlock()
+	case errors.Is(err, spool.ErrNotRegular) || errors.Is(err, job.ErrTooLarge):
+		w.mu.Lock()
+		w.idx.remove(k)
+		delete(w.bad, k)
+		w.mu.Unlock()
+		w.quarantine(st, name, err)
+	default:
+		w.mu.Lock()
+		w.idx.remove(k)
+		if _, seen := w.bad[k]; !seen {
+			w.bad[k] = badFile{since: time.Now(), reason: err}
+		}
+		w.mu.Unlock()
+	}
+}
+
+func (w *Worker) quarantine(st spool.State, name string, reason error) {
+	got, err := w.s.Quarantine(st, name, reason.Error())
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		w.log.Error("cannot quarantine", "file", name, "from", st, "err", err)
+	default:
+		w.log.Warn("rejected", "file", name, "from", st, "to", "rejected/"+got, "reason", reason.Error())
+	}
+}
+
+// scan reads the claimable directories and brings the index in line with
+// them: new files are read, vanished ones dropped, bad ones quarantined
+// once their grace period is over. Files already indexed are not read
+// again.
+func (w *Worker) scan() {
+	for _, st := range []spool.State{spool.Pending, spool.Failed} {
+		names, err := w.s.Names(st)
+		if err != nil {
+			w.log.Error("rescan", "state", st, "err", err)
+			continue
+		}
+		present := make(map[key]bool, len(names))
+		for _, name := range names {
+			k := w.keyOf(st, name)
+			present[k] = true
+			w.mu.Lock()
+			known := w.idx.has(k)
+			b, isBad := w.bad[k]
+			w.mu.Unlock()
+			switch {
+			case known:
+			case isBad && time.Since(b.since) >= quarantineGrace:
+				w.inspect(st, name)
+				w.mu.Lock()
+				b, still := w.bad[k]
+				delete(w.bad, k)
+				w.mu.Unlock()
+				if still {
+					w.quarantine(st, name, b.reason)
+				}
+			case isBad:
+			default:
+				w.inspect(st, name)
+			}
+		}
+		w.mu.Lock()
+		for k := range w.idx.items {
+			if k.state == st && !present[k] {
+				w.idx.remove(k)
+			}
+		}
+		for k := range w.bad {
+			if k.state == st && !present[k] {
+				delete(w.bad, k)
+			}
+		}
+		w.mu.Unlock()
+	}
+}
+
+// reloadConfig reads the configuration file again after it changed; a
+// broken file is reported and the previous configuration kept.
+func (w *Worker) reloadConfig() {
+	c, err := config.Load(w.path)
+	if err != nil {
+		w.log.Error("configuration not reloaded", "err", err)
+		return
+	}
+	if *c != *w.cfg.Load() {
+		w.cfg.Store(c)
+		w.log.Info("configuration reloaded", "file", w.path)
+		w.signal()
+	}
+}
+
+// recoverOrphans puts back the jobs of dead workers.
+func (w *Worker) recoverOrphans() {
+	ids, err := w.s.Orphans()
+	if err != nil {
+		w.log.Error("looking for orphans", "err", err)
+		return
+	}
+	for _, id := range ids {
+		w.recoverOne(id)
+	}
+}
+
+func (w *Worker) recoverOne(id string) {
+	// What is left of the dead worker's job is killed first, so that a
+	// recovered job never runs twice at the same time.
+	if j, err := w.s.Read(spool.Processing, id); err == nil && j.Worker != "" {
+		if hb, err := w.s.ReadHeartbeat(j.Worker); err == nil && hb.Job == id && !w.s.WorkerAlive(j.Worker) {
+			_ = KillGroup(hb.JobPID)
+		}
+	}
+	j, st, err := w.s.Recover(id, w.cfg.Load().MaxRetries)
+	var inv *spool.InvalidError
+	switch {
+	case errors.Is(err, spool.ErrBusy) || errors.Is(err, spool.ErrGone):
+	case errors.As(err, &inv):
+		w.quarantine(spool.Processing, id+".json", inv.Reason)
+	case err != nil:
+		w.log.Error("recover", "job", id, "err", err)
+	default:
+		w.log.Warn("recovered", "job", id, "from", spool.Processing, "to", st, "attempt", j.Attempts, "dead_worker", j.Worker)
+		w.signal()
+	}
+}
+
+// backoff returns the wait after the n-th failed run:
+// min(backoff_max, retry_delay × backoff_base^n) seconds.
+func backoff(c *config.Config, n int) time.Duration {
+	s := c.RetryDelay * math.Pow(c.BackoffBase, float64(n))
+	if math.IsInf(s, 0) || math.IsNaN(s) || s > c.BackoffMax {
+		s = c.BackoffMax
+	}
+	return config.Seconds(s)
+}
