@@ -180,7 +180,7 @@ func (s *Spool) OpenLog(id string) (*os.File, error) {
 	if err := job.CheckID(id); err != nil {
 		return nil, err
 	}
-	return os.OpenFile(s.LogPath(id), os.O_WRONLY|os.O_CREATE|os.O_APPEND, filePerm)
+	return os.OpenFile(s.LogPath(id), os.O_RDWR|os.O_CREATE|os.O_APPEND, filePerm)
 }
 
 // LogPath returns the log file of job id.

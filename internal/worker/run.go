@@ -134,8 +134,8 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, j *job.Jo
 		out.interrupted = true
 		out.msg = "interrupted: worker " + w.id + " was stopped during the run"
 	}
-	fmt.Fprintf(logf, "=== %s\n", summary(out))
 	out.output = tail(logf, start)
+	fmt.Fprintf(logf, "=== %s\n", summary(out))
 	return out
 }
 
@@ -146,16 +146,16 @@ func stopGroup(c *exec.Cmd, done <-chan error) {
 	_ = terminate(c)
 	t := time.NewTimer(killGrace)
 	defer t.Stop()
+	reaped := false
 	select {
 	case <-done:
 		// The shell is gone; children that ignore SIGTERM may be left.
+		reaped = true
 		waitGroupGone(c.Process.Pid, t.C)
 	case <-t.C:
 	}
 	_ = kill(c)
-	select {
-	case <-done:
-	default:
+	if !reaped {
 		<-done
 	}
 }
