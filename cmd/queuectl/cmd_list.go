@@ -62,7 +62,11 @@ func (a *app) runList(states []spool.State, asJSON bool) error {
 		case e.State == spool.Rejected:
 			jobs = append(jobs, jobView{ID: e.Name, State: string(e.State), LastError: e.Err.Error()})
 		case e.Err != nil:
-			fmt.Fprintf(a.stderr, "queuectl: skipping %s/%s: %v (a worker moves it to rejected/)\n", e.State, e.Name, e.Err)
+			hint := ""
+			if e.State == spool.Pending || e.State == spool.Failed {
+				hint = " (a worker moves it to rejected/)"
+			}
+			fmt.Fprintf(a.stderr, "queuectl: skipping %s/%s: %s%s\n", e.State, oneLine(e.Name), oneLine(e.Err.Error()), hint)
 		default:
 			jobs = append(jobs, view(e.Job, e.State, cfg))
 		}
@@ -140,6 +144,11 @@ func printJobs(w io.Writer, jobs []jobView, oneState bool) error {
 			clean(j.Command, 40), clean(j.LastError, 40))
 	}
 	return tw.Flush()
+}
+
+// oneLine keeps a message on one line.
+func oneLine(s string) string {
+	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
 }
 
 // stamp shows a time in the local zone, to the second.

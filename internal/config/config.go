@@ -254,6 +254,19 @@ func tomlType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// assignString sets key name from its TOML form as ParseValue wrote it.
+func (c *Config) assignString(name, tv string) error {
+	k, err := lookup(name)
+	if err != nil {
+		return err
+	}
+	var raw map[string]any
+	if _, err := toml.Decode("v = "+tv, &raw); err != nil {
+		return err
+	}
+	return k.assign(c, raw["v"])
+}
+
 // Spool returns the spool directory: spool_dir, relative to the directory
 // of the configuration file (or to the current directory for defaults).
 func (c *Config) Spool() string {

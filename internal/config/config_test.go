@@ -188,6 +188,9 @@ func FuzzParseAndEdit(f *testing.F) {
 	f.Add([]byte("a = \"\"\"\nmax_retries = 1\n\"\"\"\n"), "max_retries", "2")
 	f.Add([]byte("\"max_retries\" = 3\n[t]\n"), "max_retries", "4")
 	f.Add([]byte("poll_interval = 1\r\n"), "spool_dir", "x\ny")
+	f.Add([]byte("spool_dir = \"\"\"\n[not a table]\n\"\"\"\n"), "max_retries", "5")
+	f.Add([]byte("spool_dir = \"\"\"a\\\"\"\"\nmax_retries = 9\n\"\"\"\nmax_retries = 3\n"), "max_retries", "5")
+	f.Add([]byte("\uFEFFmax_retries = 3\n"), "max_retries", "5")
 	f.Fuzz(func(t *testing.T, data []byte, key, value string) {
 		before, err := Parse(data, "f.toml")
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +31,11 @@ type line struct {
 // the top level.
 func findKey(data []byte, name string) (l line, ok bool) {
 	num := 0
-	for off := 0; off < len(data); {
+	off := 0
+	if bytes.HasPrefix(data, []byte("\uFEFF")) {
+		off = 3 // a byte order mark
+	}
+	for off < len(data) {
 		num++
 		end := bytes.IndexByte(data[off:], '\n')
 		if end < 0 {
@@ -103,17 +108,23 @@ func unquoteKey(k string) string {
 func valueEnd(data []byte, start int) (end, next int) {
 	rest := data[start:]
 	for _, delim := range []string{`"""`, `'''`} {
-		if bytes.HasPrefix(rest, []byte(delim)) {
-			i := bytes.Index(rest[3:], []byte(delim))
-			if i < 0 {
-				return len(data), len(data)
-			}
-			end = start + 3 + i + 3
-			for end < len(data) && data[end] == delim[0] { // up to two quotes may end the string
-				end++
-			}
-			return end, end
+		if !bytes.HasPrefix(rest, []byte(delim)) {
+			continue
 		}
+		for i := 3; i+3 <= len(rest); i++ {
+			if delim[0] == '"' && rest[i] == '\\' {
+				i++ // an escaped character, such as \"
+				continue
+			}
+			if bytes.HasPrefix(rest[i:], []byte(delim)) {
+				end = start + i + 3
+				for end < len(data) && data[end] == delim[0] { // up to two quotes may end the string
+					end++
+				}
+				return end, end
+			}
+		}
+		return len(data), len(data)
 	}
 	if len(rest) > 0 && (rest[0] == '"' || rest[0] == '\'') {
 		q := rest[0]
@@ -219,42 +230,44 @@ func Edit(data []byte, path, name, value string) ([]byte, error) {
 		out = append(out, tv...)
 		out = append(out, data[l.valueEnd:]...)
 	default:
-		at := topLevelEnd(data)
-		head := data[:at]
-		out = append(out, head...)
-		if len(head) > 0 && head[len(head)-1] != '\n' {
-			out = append(out, '\n')
+		// The file has no tables (Parse refuses them), so the end of the
+		// file is the end of the top level.
+		nl := "\n"
+		if bytes.Contains(data, []byte("\r\n")) {
+			nl = "\r\n"
 		}
-		out = append(out, name+" = "+tv+"\n"...)
-		out = append(out, data[at:]...)
+		out = append(out, data...)
+		if len(out) > 0 && out[len(out)-1] != '\n' {
+			out = append(out, nl...)
+		}
+		out = append(out, name+" = "+tv+nl...)
 	}
-	if _, err := Parse(out, path); err != nil {
+	// Check the edit did what it should and nothing else: the key has its
+	// new value and every other key the value it had.
+	after, err := Parse(out, path)
+	if err != nil {
 		return nil, fmt.Errorf("setting %s would make the file invalid: %w", name, err)
 	}
-	return out, nil
-}
-
-// topLevelEnd returns the offset of the first table header, or len(data).
-func topLevelEnd(data []byte) int {
-	for off := 0; off < len(data); {
-		end := bytes.IndexByte(data[off:], '\n')
-		if end < 0 {
-			end = len(data)
-		} else {
-			end += off
-		}
-		if strings.HasPrefix(strings.TrimLeft(string(data[off:end]), " \t"), "[") {
-			return off
-		}
-		off = end + 1
+	before, err := Parse(data, path)
+	if err != nil {
+		return nil, err
 	}
-	return len(data)
+	if err := before.assignString(name, tv); err != nil {
+		return nil, err
+	}
+	if *after != *before {
+		return nil, fmt.Errorf("%s: cannot set %s safely in this file's layout; edit it by hand", path, name)
+	}
+	return out, nil
 }
 
 // Set sets key name to value in the file at path and rewrites the file
 // atomically (a missing file is created). The file keeps its mode, its
 // comments and its other keys.
 func Set(path, name, value string) error {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real // edit the file a symlink points to, keep the link
+	}
 	data, err := os.ReadFile(path)
 	perm := os.FileMode(0o644)
 	switch {

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -156,7 +157,7 @@ func decode(data []byte, j *Job) error {
 	if _, err := dec.Token(); err != nil {
 		return &FieldError{Msg: "invalid JSON: " + jsonMsg(err)}
 	}
-	if _, err := dec.Token(); err == nil {
+	if _, err := dec.Token(); err != io.EOF {
 		return &FieldError{Msg: "data after the JSON object"}
 	}
 	return nil
@@ -210,6 +211,12 @@ func clip(s string) string {
 // Validate checks the rules that the JSON types alone do not express, and
 // brings every time to UTC.
 func (j *Job) Validate() error {
+	for name, v := range map[string]string{"id": j.ID, "command": j.Command, "dir": j.Dir,
+		"worker": j.Worker, "last_error": j.LastError, "output": j.Output, "state": j.State} {
+		if !utf8.ValidString(v) {
+			return &FieldError{Field: name, Msg: "not valid UTF-8"}
+		}
+	}
 	if strings.TrimSpace(j.Command) == "" {
 		return &FieldError{Field: "command", Msg: "missing or empty"}
 	}
@@ -247,20 +254,28 @@ func (j *Job) Validate() error {
 		if f.t.IsZero() {
 			continue
 		}
+		*f.t = f.t.UTC()
 		if y := f.t.Year(); y < 1 || y > 9999 {
 			return &FieldError{Field: f.name, Msg: "year out of range"}
 		}
-		*f.t = f.t.UTC()
 	}
 	return nil
 }
 
 // Marshal encodes a job as it is written to a spool file: indented, one
 // field a line, ending in a newline.
+// Characters such as & and < are kept as they are, not escaped, so that
+// commands stay readable and files stay small.
 func Marshal(j *Job) ([]byte, error) {
-	b, err := json.MarshalIndent(j, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(j); err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	if b.Len() > MaxSize {
+		return nil, ErrTooLarge
+	}
+	return b.Bytes(), nil
 }

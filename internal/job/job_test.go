@@ -17,6 +17,10 @@ func TestParseErrors(t *testing.T) {
 		{"array", `[]`, "", "not a JSON object"},
 		{"truncated", `{"command": "echo`, "", "invalid JSON"},
 		{"trailing", `{"command": "x"} {}`, "", "data after the JSON object"},
+		{"trailing garbage", `{"command": "x"} garbage`, "", "data after the JSON object"},
+		{"trailing brace", `{"command": "x"}}`, "", "data after the JSON object"},
+		{"year after utc", `{"command": "x", "run_at": "9999-12-31T23:30:00-01:00"}`, "", `field "run_at": year out of range`},
+		{"year zero after utc", `{"command": "x", "run_at": "0001-01-01T00:30:00+01:00"}`, "", `field "run_at": year out of range`},
 		{"unknown field", `{"comand": "echo hi"}`, "", `field "comand": unknown field`},
 		{"duplicate key", `{"command": "a", "command": "b"}`, "", `field "command": given twice`},
 		{"missing command", `{"id": "a"}`, "", `field "command": missing or empty`},
@@ -48,6 +52,26 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("Parse(%.40q) error = %v, want it to contain %q", tt.data, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestValidateUTF8(t *testing.T) {
+	t.Parallel()
+	j := &Job{Command: "cat caf\xe9.txt"}
+	if err := j.Validate(); err == nil || !strings.Contains(err.Error(), `field "command": not valid UTF-8`) {
+		t.Fatalf("Validate = %v", err)
+	}
+}
+
+func TestMarshalKeepsCharacters(t *testing.T) {
+	t.Parallel()
+	b, err := Marshal(&Job{ID: "a", Command: "make && ./run > out < in"})
+	if err != nil || !strings.Contains(string(b), `"make && ./run > out < in"`) {
+		t.Fatalf("Marshal = %s, %v", b, err)
+	}
+	big := &Job{ID: "b", Command: strings.Repeat("x", MaxSize-50)}
+	if _, err := Marshal(big); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Marshal of a job over the size limit: %v", err)
 	}
 }
 
@@ -156,6 +180,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"command": "x", "run_at": "2026-11-27T10:00:00.123+05:30", "exit_code": null}`), "")
 	f.Add([]byte(`{"command": "x", "command": "y"}`), "")
 	f.Add([]byte(`{"command": "\ud800"}`), "")
+	f.Add([]byte(`{"command": "x", "run_at": "9999-12-31T23:30:00-01:00"}`), "")
+	f.Add([]byte(`{"command": "x"} garbage`), "")
 	f.Fuzz(func(t *testing.T, data []byte, name string) {
 		j, err := Parse(data, name)
 		if err != nil {

@@ -112,8 +112,15 @@ func (s *Spool) Enqueue(j *job.Job) error {
 	}
 	if err := syncDir(s.dir(Pending)); err != nil {
 		// The job is visible but may not survive a crash: take it back
-		// rather than acknowledge it, unless a worker already has it.
-		os.Remove(dst)
+		// rather than acknowledge it. If a worker claimed it meanwhile,
+		// the claim made it durable and it is accepted after all.
+		back := s.tempPath(j.ID)
+		if perr := publish(dst, back); errors.Is(perr, fs.ErrNotExist) {
+			return nil
+		} else if perr != nil {
+			return fmt.Errorf("enqueue %s: %w; the job may or may not be queued: check with queuectl list", j.ID, errors.Join(err, perr))
+		}
+		os.Remove(back)
 		return fmt.Errorf("enqueue %s: %w", j.ID, err)
 	}
 	return nil

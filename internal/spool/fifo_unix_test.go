@@ -20,3 +20,6 @@ func mksock(t *testing.T, path string) {
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	t.Cleanup(func() { l.Close() })
 }
+
+// linkPublishTest runs the link(2) fallback of publish.
+func linkPublishTest(src, dst string) error { return linkPublish(src, dst) }

@@ -92,44 +92,39 @@ func (s *Spool) replace(path, hint string, data []byte) error {
 	return syncDir(filepath.Dir(path))
 }
 
-// publishNew moves the durable temp file tmp to dst, failing with an error
-// that matches fs.ErrExist if dst exists: it never overwrites. The directory
-// of dst is fsynced after. On error tmp is removed.
-func publishNew(tmp, dst string) error {
-	if err := publish(tmp, dst); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(dst))
-}
-
 // readEntry reads a file that someone else may have written, safely: a
 // symlink is not followed, a FIFO does not block, and anything but a regular
 // file of at most job.MaxSize bytes is refused without reading it.
 func readEntry(path string) ([]byte, error) {
+	data, _, err := readEntryInfo(path)
+	return data, err
+}
+
+// readEntryInfo is readEntry that also returns the file's information.
+func readEntryInfo(path string) ([]byte, fs.FileInfo, error) {
 	f, err := openEntry(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
+		return nil, nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
 	}
 	if fi.Size() > job.MaxSize {
-		return nil, job.ErrTooLarge
+		return nil, nil, job.ErrTooLarge
 	}
 	data, err := io.ReadAll(io.LimitReader(f, job.MaxSize+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(data) > job.MaxSize {
-		return nil, job.ErrTooLarge
+		return nil, nil, job.ErrTooLarge
 	}
-	return data, nil
+	return data, fi, nil
 }
 
 // syncDir fsyncs a directory so that the renames into it survive a crash.

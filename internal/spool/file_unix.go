@@ -9,20 +9,32 @@ import (
 	"syscall"
 )
 
-// openEntry opens path for reading without following a symlink and without
-// blocking on a FIFO.
+// openEntry opens path for reading only if it is a regular file: anything
+// else (symlink, FIFO, socket, device, directory) is refused before it is
+// opened, so that opening has no side effect. The open itself refuses to
+// follow a symlink or block, in case the entry was swapped in between, and
+// the opened file is checked to be the one looked at.
 func openEntry(path string) (*os.File, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	fi, err := os.Lstat(path)
 	if err != nil {
-		switch {
-		case errors.Is(err, syscall.ELOOP):
-			return nil, fmt.Errorf("%w: a symbolic link", ErrNotRegular)
-		case errors.Is(err, syscall.ENXIO):
-			return nil, fmt.Errorf("%w: a socket or device", ErrNotRegular)
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
+	}
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) {
+			return nil, fmt.Errorf("%w: changed while it was opened", ErrNotRegular)
 		}
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	return os.NewFile(uintptr(fd), path), nil
+	f := os.NewFile(uintptr(fd), path)
+	if fi2, err := f.Stat(); err != nil || !os.SameFile(fi, fi2) {
+		f.Close()
+		return nil, fmt.Errorf("%w: changed while it was opened", ErrNotRegular)
+	}
+	return f, nil
 }
 
 // isTemporary reports whether err is a condition that may pass by itself:

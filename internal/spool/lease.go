@@ -148,7 +148,11 @@ func readJob(f *os.File, id string) (*job.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	return job.Parse(data, id)
+	j, err := job.Parse(data, id)
+	if err == nil && j.CreatedAt.IsZero() {
+		j.CreatedAt = fi.ModTime().UTC() // as in readName
+	}
+	return j, err
 }
 
 // moveBack returns a file from processing/ to where it was, under the

@@ -102,11 +102,17 @@ func (s *Spool) readName(st State, name string) (*job.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := readEntry(filepath.Join(s.dir(st), name))
+	data, fi, err := readEntryInfo(filepath.Join(s.dir(st), name))
 	if err != nil {
 		return nil, err
 	}
-	return job.Parse(data, id)
+	j, err := job.Parse(data, id)
+	if err == nil && j.CreatedAt.IsZero() {
+		// A file dropped by hand queues from when it was written, not
+		// ahead of every job with a creation time.
+		j.CreatedAt = fi.ModTime().UTC()
+	}
+	return j, err
 }
 
 // Read returns job id in state st; the error matches ErrNotFound if it is

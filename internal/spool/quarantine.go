@@ -1,6 +1,8 @@
 package spool
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // reasonSuffix ends the name of the file that says why an entry of
@@ -33,10 +36,11 @@ func (s *Spool) Quarantine(st State, name, reason string) (string, error) {
 		return "", fmt.Errorf("quarantine %s: %w", name, err)
 	}
 	data := []byte(strings.TrimSpace(reason) + "\n")
+	base := rejectedName(name)
 	for n := 0; ; n++ {
-		dst := name
+		dst := base
 		if n > 0 {
-			dst = name + "." + strconv.Itoa(n)
+			dst = base + "." + strconv.Itoa(n)
 		}
 		if _, err := os.Lstat(filepath.Join(s.dir(Rejected), dst)); err == nil {
 			continue
@@ -65,6 +69,28 @@ func (s *Spool) Quarantine(st State, name, reason string) (string, error) {
 		}
 		return dst, syncDir(s.dir(st))
 	}
+}
+
+// maxRejectedName keeps "<name>.<n>.reason" within the 255 bytes that file
+// systems allow in a name.
+const maxRejectedName = 200
+
+// rejectedName returns the name an entry gets in rejected/: its own name,
+// shortened with a hash if it is too long, and never ending in .reason,
+// which marks reason files.
+func rejectedName(name string) string {
+	if len(name) > maxRejectedName {
+		sum := sha256.Sum256([]byte(name))
+		cut := maxRejectedName - 17
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut] + "~" + hex.EncodeToString(sum[:8])
+	}
+	if strings.HasSuffix(name, reasonSuffix) {
+		name += "_"
+	}
+	return name
 }
 
 // reason returns why the entry name of rejected/ was rejected.

@@ -18,6 +18,14 @@ import (
 // by one rename: it is never in two directories, and a crash in between
 // leaves a dead job with its attempts reset, which the next retry moves.
 func (s *Spool) Retry(id string) (*job.Job, error) {
+	// Exclusive: two retries of one job must not both rewrite and move it
+	// (the second would recreate dead/<id>.json behind the first), and the
+	// move goes against findOrder.
+	unlock, err := s.lock(true)
+	if err != nil {
+		return nil, fmt.Errorf("retry %s: %w", id, err)
+	}
+	defer unlock()
 	st, err := s.Find(id)
 	if err != nil {
 		return nil, err
@@ -41,14 +49,7 @@ func (s *Spool) Retry(id string) (*job.Job, error) {
 	if err := s.replace(src, id, data); err != nil {
 		return nil, fmt.Errorf("retry %s: %w", id, err)
 	}
-	// Dead to pending goes against findOrder: hold the lock shared so that
-	// an Enqueue of the same id cannot miss the job (see findOrder).
-	unlock, err := s.lock(false)
-	if err != nil {
-		return nil, fmt.Errorf("retry %s: %w", id, err)
-	}
 	err = publish(src, s.path(Pending, id))
-	unlock()
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("retry %s: %w (it moved while being retried)", id, ErrNotFound)

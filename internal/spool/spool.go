@@ -106,12 +106,26 @@ func Open(root string) (*Spool, error) {
 	for _, st := range States {
 		dirs = append(dirs, string(st))
 	}
+	_, err := os.Stat(root)
+	created := errors.Is(err, fs.ErrNotExist)
 	if err := os.MkdirAll(root, dirPerm); err != nil {
 		return nil, fmt.Errorf("open spool: %w", err)
 	}
 	for _, d := range dirs {
-		if err := os.Mkdir(filepath.Join(root, d), dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
+		err := os.Mkdir(filepath.Join(root, d), dirPerm)
+		if err == nil {
+			created = true
+		} else if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("open spool: %w", err)
+		}
+	}
+	if created {
+		// New directories must survive a crash before the first job is
+		// acknowledged in them.
+		for _, d := range []string{root, filepath.Dir(filepath.Clean(root))} {
+			if err := syncDir(d); err != nil {
+				return nil, fmt.Errorf("open spool: %w", err)
+			}
 		}
 	}
 	return &Spool{root: root, Now: time.Now}, nil

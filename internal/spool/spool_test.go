@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,26 +178,6 @@ func TestEnqueueRaceWithMoves(t *testing.T) {
 	wg.Wait()
 }
 
-func TestEnqueueDoesNotReplaceDroppedFile(t *testing.T) {
-	t.Parallel()
-	s := open(t)
-	// A foreign tool's file appears between Find and publish: simulated by
-	// publishing directly over it.
-	write(t, s.Path(Pending, "d"), `{"command": "theirs"}`)
-	tmp, err := s.writeTemp("d", []byte(`{"command": "ours"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := publishNew(tmp, s.Path(Pending, "d")); !errors.Is(err, fs.ErrExist) {
-		t.Fatalf("publish over an existing file: %v", err)
-	}
-	j, err := s.Read(Pending, "d")
-	if err != nil || j.Command != "theirs" {
-		t.Fatalf("dropped file changed: %+v, %v", j, err)
-	}
-	assertEmpty(t, filepath.Join(s.Root(), "tmp"))
-}
-
 func TestListAndCount(t *testing.T) {
 	t.Parallel()
 	s := open(t)
@@ -214,6 +195,8 @@ func TestListAndCount(t *testing.T) {
 		}
 	}
 	write(t, filepath.Join(s.dir(Pending), "hand.json"), `{"command": "echo by hand"}`)
+	// A file without created_at queues from its modification time.
+	mustDo(t, os.Chtimes(filepath.Join(s.dir(Pending), "hand.json"), base, base.Add(1500*time.Millisecond)))
 	write(t, filepath.Join(s.dir(Pending), "bad.json"), `{"comand": "x"}`)
 	write(t, filepath.Join(s.dir(Pending), ".partial.json"), `{"com`)
 	write(t, filepath.Join(s.dir(Pending), "writing.tmp"), `{"com`)
@@ -230,8 +213,7 @@ func TestListAndCount(t *testing.T) {
 		}
 		order = append(order, e.Job.ID)
 	}
-	// hand.json has no created_at: it is due since the beginning of time.
-	want := "high hand scheduled low-old low-new !bad.json"
+	want := "high scheduled low-old low-new hand !bad.json"
 	if got := strings.Join(order, " "); got != want {
 		t.Fatalf("order %q, want %q", got, want)
 	}
@@ -395,5 +377,85 @@ func mustDo(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRetryRace: concurrent retries of one dead job move it once; it is
+// never left in two directories.
+func TestRetryRace(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	for round := range 100 {
+		id := fmt.Sprintf("d%d", round)
+		write(t, s.Path(Dead, id), `{"command": "false", "attempts": 4}`)
+		var wg sync.WaitGroup
+		var won atomic.Int32
+		for range 4 {
+			wg.Go(func() {
+				if _, err := s.Retry(id); err == nil {
+					won.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if won.Load() != 1 {
+			t.Fatalf("round %d: %d retries succeeded", round, won.Load())
+		}
+		if _, err := os.Lstat(s.Path(Dead, id)); err == nil {
+			t.Fatalf("round %d: job in both dead/ and pending/", round)
+		}
+	}
+}
+
+func TestQuarantineNames(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	long := strings.Repeat("é", 120) + ".json" // 245 bytes
+	for _, name := range []string{long, "notes.reason"} {
+		write(t, filepath.Join(s.dir(Pending), name), "x")
+		got, err := s.Quarantine(Pending, name, "bad")
+		if err != nil {
+			t.Fatalf("%.20s: %v", name, err)
+		}
+		if len(got)+len(".99.reason") > 255 || strings.HasSuffix(got, ".reason") {
+			t.Errorf("%.20s quarantined as %q", name, got)
+		}
+	}
+	if n, _ := s.Count(Rejected); n != 2 {
+		t.Fatalf("Count(Rejected) = %d, want 2", n)
+	}
+}
+
+// TestEnqueueNeverOverwrites: with a publish that overwrote, a job file
+// dropped between the check and the rename would be replaced.
+func TestPublishNeverOverwrites(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	dst := s.Path(Pending, "x")
+	write(t, dst, "theirs")
+	src := filepath.Join(s.Root(), "tmp", "ours")
+	write(t, src, "ours")
+	if err := publish(src, dst); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("publish over a file: %v", err)
+	}
+	if err := linkPublishTest(src, dst); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("linkPublish over a file: %v", err)
+	}
+	if data, _ := os.ReadFile(dst); string(data) != "theirs" {
+		t.Fatalf("destination overwritten: %q", data)
+	}
+	if _, err := os.Stat(src); err != nil {
+		t.Fatalf("source lost: %v", err)
+	}
+	if runtime.GOOS == "windows" {
+		return
+	}
+	// The link fallback moves a symlink as itself, not its target.
+	link := filepath.Join(s.Root(), "tmp", "link")
+	mustDo(t, os.Symlink(src, link))
+	moved := s.Path(Pending, "moved")
+	mustDo(t, linkPublishTest(link, moved))
+	if fi, err := os.Lstat(moved); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Fatalf("linkPublish of a symlink: %v, %v", fi, err)
 	}
 }
