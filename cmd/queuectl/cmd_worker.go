@@ -197,7 +197,7 @@ func (a *app) stopWorkers(timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	all, err := s.Workers(true)
+	all, err := s.Workers(false)
 	if err != nil {
 		return err
 	}
@@ -235,15 +235,15 @@ func (a *app) stopWorkers(timeout time.Duration) error {
 	if len(left) > 0 {
 		return fmt.Errorf("%d worker(s) did not stop (on another host?): %s", len(left), left[0].ID)
 	}
-	_, _ = s.Workers(true) // remove the files of workers that were killed
-	ids, err := s.Orphans()
-	if err != nil {
-		return err
+	// Put back what killed workers left in processing/, killing what is
+	// left of their jobs first; only then forget their heartbeats, which
+	// name those jobs' processes.
+	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if n := worker.RecoverOrphans(s, cfg.MaxRetries, log); n > 0 {
+		fmt.Fprintf(a.stdout, "%d interrupted job(s) put back\n", n)
 	}
-	for _, id := range ids {
-		if _, st, err := s.Recover(id, cfg.MaxRetries); err == nil {
-			fmt.Fprintf(a.stdout, "job %s put back in %s\n", id, st)
-		}
+	if _, err := s.Workers(true); err != nil {
+		return err
 	}
 	if len(live) > 0 {
 		fmt.Fprintln(a.stdout, "all workers stopped")

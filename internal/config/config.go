@@ -57,7 +57,6 @@ type key struct {
 	kind     kind
 	seconds  bool    // a float that may also be given as a duration such as 30s
 	min, max float64 // inclusive bounds of numbers
-	minOpen  bool    // min itself is not allowed
 	doc      string
 	field    func(c *Config) any
 }
@@ -75,7 +74,7 @@ var keys = []key{
 		field: func(c *Config) any { return &c.BackoffMax }},
 	{name: "command_timeout", kind: kindFloat, seconds: true, min: 0, max: 1e9, doc: "seconds per run when a job sets no timeout; 0 means none",
 		field: func(c *Config) any { return &c.CommandTimeout }},
-	{name: "poll_interval", kind: kindFloat, seconds: true, min: 0, minOpen: true, max: 3600, doc: "seconds; rescan period where file notifications are unavailable",
+	{name: "poll_interval", kind: kindFloat, seconds: true, min: 0.01, max: 3600, doc: "seconds; rescan period where file notifications are unavailable",
 		field: func(c *Config) any { return &c.PollInterval }},
 }
 
@@ -225,10 +224,7 @@ func (k *key) assign(c *Config, v any) error {
 }
 
 func (k *key) check(f float64) error {
-	if math.IsNaN(f) || f < k.min || f > k.max || k.minOpen && f == k.min {
-		if k.minOpen {
-			return fmt.Errorf("must be more than %g and at most %g", k.min, k.max)
-		}
+	if math.IsNaN(f) || f < k.min || f > k.max {
 		return fmt.Errorf("must be between %g and %g", k.min, k.max)
 	}
 	return nil

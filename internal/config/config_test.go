@@ -32,7 +32,7 @@ func TestParseErrors(t *testing.T) {
 		{"int as float", "max_retries = 3.5\n", "q.toml:1: max_retries: want an integer, got a float"},
 		{"negative", "\nmax_retries = -1\n", "q.toml:2: max_retries: must be between 0 and 1000"},
 		{"base below one", "backoff_base = 0.5\n", "q.toml:1: backoff_base: must be between 1 and 1000"},
-		{"poll zero", "poll_interval = 0\n", "q.toml:1: poll_interval: must be more than 0"},
+		{"poll zero", "poll_interval = 0\n", "q.toml:1: poll_interval: must be between 0.01 and 3600"},
 		{"nan", "retry_delay = nan\n", "q.toml:1: retry_delay: must be between"},
 		{"bool", "command_timeout = true\n", "q.toml:1: command_timeout: want a number, got a boolean"},
 		{"empty spool", "spool_dir = \"\"\n", "q.toml:1: spool_dir: must be a non-empty path"},
@@ -114,7 +114,7 @@ func TestEditErrors(t *testing.T) {
 		{"max_retries", "-1", "max_retries: must be between 0 and 1000"},
 		{"backoff_base", "2s", `backoff_base: want a number, got "2s"`},
 		{"retry_delay", "soon", `want a number of seconds or a duration such as 30s`},
-		{"poll_interval", "0", "poll_interval: must be more than 0"},
+		{"poll_interval", "0", "poll_interval: must be between 0.01 and 3600"},
 		{"command_timeout", "inf", "want a number"},
 		{"spool_dir", " ", "spool_dir: must be a non-empty path"},
 	}

@@ -25,6 +25,17 @@ type NotDueError struct{ Due time.Time }
 
 func (e *NotDueError) Error() string { return "not due before " + e.Due.Format(time.RFC3339Nano) }
 
+// DuplicateError says that a claimable file has the id of a job in another
+// state: ids are unique across the spool, so the file is quarantined.
+type DuplicateError struct {
+	ID string
+	Is State
+}
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("a job with id %s is already %s", e.ID, e.Is)
+}
+
 // InvalidError says that an entry is not a valid job; Reason is fit for a
 // quarantine file.
 type InvalidError struct {
@@ -79,13 +90,23 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 	if due := j.Due(); due.After(now) {
 		return nil, &NotDueError{Due: due}
 	}
+	// A file dropped under the id of an existing job must not run: its
+	// outcome could not be stored without overwriting the other job.
+	for _, st := range findOrder {
+		if st == from {
+			continue
+		}
+		if _, err := os.Lstat(s.path(st, id)); err == nil {
+			return nil, &DuplicateError{ID: id, Is: st}
+		}
+	}
 	dst := s.path(Processing, id)
 	if err := publish(src, dst); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrGone
 		}
 		if errors.Is(err, fs.ErrExist) {
-			return nil, &InvalidError{Name: id + ".json", Reason: fmt.Errorf("a job with id %s is already processing", id)}
+			return nil, &DuplicateError{ID: id, Is: Processing}
 		}
 		return nil, fmt.Errorf("claim %s: %w", id, err)
 	}
@@ -95,11 +116,12 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 	j.State = string(Processing)
 	l := &Lease{s: s, Job: j, f: f}
 	if err := l.rewrite(); err != nil {
-		// The attempt could not be recorded: put the job back untouched.
-		j.Attempts--
+		// The attempt could not be recorded: put the job back. (If the
+		// record was written but not flushed, the count stays raised.)
 		if uerr := s.moveBack(dst, src); uerr != nil {
 			err = errors.Join(err, uerr)
 		}
+		l.Release() // rewrite may have swapped in a new locked file
 		return nil, fmt.Errorf("claim %s: %w", id, err)
 	}
 	ok = true
@@ -180,7 +202,7 @@ func (l *Lease) rewrite() error {
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(path, l.s.path(Processing, l.Job.ID)); err != nil {
+	if err := replaceOpen(path, f, l.s.path(Processing, l.Job.ID)); err != nil {
 		f.Close()
 		os.Remove(path)
 		return err
@@ -293,6 +315,16 @@ func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
 		return nil, "", &InvalidError{Name: id + ".json", Reason: err}
 	}
 	l := &Lease{s: s, Job: j, f: f}
+	switch to := State(j.State); to {
+	case Done, Failed, Dead:
+		// The outcome was recorded but the owner died before the move
+		// that follows: finish the move rather than run the job again.
+		if err := l.move(to); err != nil {
+			l.Release()
+			return nil, "", err
+		}
+		return j, to, nil
+	}
 	owner := j.Worker
 	if owner == "" {
 		owner = "unknown"

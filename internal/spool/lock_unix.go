@@ -43,3 +43,7 @@ func openLocked(path string) (*os.File, error) {
 func createExcl(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_CLOEXEC, filePerm)
 }
+
+// replaceOpen renames the file tmp, open as f, over dst, which this process
+// may hold open too.
+func replaceOpen(tmp string, _ *os.File, dst string) error { return os.Rename(tmp, dst) }

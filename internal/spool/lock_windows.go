@@ -1,8 +1,10 @@
 package spool
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/windows"
 )
@@ -40,7 +42,7 @@ func openLocked(path string) (*os.File, error) {
 
 // createExcl creates a new file that can be renamed while open.
 func createExcl(path string) (*os.File, error) {
-	return createShared(path, windows.GENERIC_READ|windows.GENERIC_WRITE, windows.CREATE_NEW)
+	return createShared(path, windows.GENERIC_READ|windows.GENERIC_WRITE|windows.DELETE, windows.CREATE_NEW)
 }
 
 // createShared opens path with every sharing mode, FILE_SHARE_DELETE
@@ -58,4 +60,37 @@ func createShared(path string, access, disposition uint32) (*os.File, error) {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	return os.NewFile(uintptr(h), path), nil
+}
+
+// replaceOpen renames the file tmp, open as f, over dst, which this process
+// holds open (and locked) too. MoveFileEx refuses to replace an open file;
+// a rename through the handle with POSIX semantics does not, as long as
+// every handle of dst shares delete access, as queuectl's handles do
+// (Windows 10 1809 and later, NTFS).
+func replaceOpen(_ string, f *os.File, dst string) error {
+	abs, err := filepath.Abs(dst)
+	if err != nil {
+		return err
+	}
+	name, err := windows.UTF16FromString(abs)
+	if err != nil {
+		return err
+	}
+	name = name[:len(name)-1] // FileNameLength excludes the terminating NUL
+	const (
+		replaceIfExists = 0x1
+		posixSemantics  = 0x2
+		nameOffset      = 20 // Flags (4), padding (4), RootDirectory (8), FileNameLength (4)
+	)
+	buf := make([]byte, nameOffset+2*len(name)+2)
+	binary.LittleEndian.PutUint32(buf[0:], replaceIfExists|posixSemantics)
+	binary.LittleEndian.PutUint32(buf[16:], uint32(2*len(name)))
+	for i, c := range name {
+		binary.LittleEndian.PutUint16(buf[nameOffset+2*i:], c)
+	}
+	err = windows.SetFileInformationByHandle(windows.Handle(f.Fd()), windows.FileRenameInfoEx, &buf[0], uint32(len(buf)))
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: f.Name(), New: dst, Err: err}
+	}
+	return nil
 }

@@ -65,6 +65,16 @@ func (x *index) remove(k key) {
 	}
 }
 
+// postpone makes a job due no earlier than until.
+func (x *index) postpone(k key, until time.Time) {
+	if it, ok := x.items[k]; ok && it.due.Before(until) {
+		x.remove(k)
+		it := &item{key: k, priority: it.priority, due: until}
+		x.items[k] = it
+		heap.Push(&x.future, it)
+	}
+}
+
 func (x *index) has(k key) bool {
 	_, ok := x.items[k]
 	return ok

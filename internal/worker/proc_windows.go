@@ -8,13 +8,16 @@ import (
 	"time"
 )
 
+// createNoWindow keeps a job of a detached worker from opening a console.
+const createNoWindow = 0x08000000
+
 // shell returns the command that runs a job's command line with cmd /C,
 // passing the line untouched.
 func shell(command string) *exec.Cmd {
 	cmd := exec.Command("cmd")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		CmdLine:       "cmd /C " + command,
-		CreationFlags: syscall.CREATE_NEW_PROCESS_GROUP,
+		CreationFlags: syscall.CREATE_NEW_PROCESS_GROUP | createNoWindow,
 	}
 	return cmd
 }
@@ -46,3 +49,7 @@ func describeExit(err error) (string, *int) {
 	code := ee.ExitCode()
 	return "exit status " + strconv.Itoa(code), &code
 }
+
+// runsJob reports whether process pid runs job id. Windows reuses pids
+// quickly and offers no cheap check: leftovers are not killed by pid.
+func runsJob(pid int, id string) bool { return false }

@@ -22,10 +22,22 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	lease, err := w.s.Claim(k.state, k.id, w.id)
 	var notDue *spool.NotDueError
 	var inv *spool.InvalidError
+	var dup *spool.DuplicateError
 	switch {
 	case err == nil:
-	case errors.Is(err, spool.ErrGone) || errors.Is(err, spool.ErrBusy):
+	case errors.Is(err, spool.ErrGone):
 		w.drop(k)
+		return
+	case errors.Is(err, spool.ErrBusy):
+		// Whoever just moved the job here may still hold its lock for a
+		// moment (a requeue, a recovery): try again shortly.
+		w.mu.Lock()
+		w.idx.postpone(k, time.Now().Add(busyRetry))
+		w.mu.Unlock()
+		return
+	case errors.As(err, &dup):
+		w.drop(k)
+		w.quarantine(k.state, k.id+".json", err)
 		return
 	case errors.As(err, &notDue):
 		w.inspect(k.state, k.id+".json") // the file changed: index it anew

@@ -29,7 +29,8 @@ const (
 	recoverEvery    = time.Second
 	quarantineGrace = 2 * time.Second // a file that does not parse may still be being written
 	killGrace       = 2 * time.Second // between SIGTERM and SIGKILL
-	retryIOEvery    = time.Second     // when the disk is full or failing
+	busyRetry       = 50 * time.Millisecond
+	retryIOEvery    = time.Second // when the disk is full or failing
 )
 
 // Options configure a worker.
@@ -50,6 +51,7 @@ type Worker struct {
 	log  *slog.Logger
 	host string
 
+	beatMu   sync.Mutex // one heartbeat write at a time, the latest state last
 	mu       sync.Mutex
 	idx      *index
 	bad      map[key]badFile // files that did not parse, since when
@@ -173,6 +175,8 @@ func (w *Worker) setState(state, job string, pid int) {
 }
 
 func (w *Worker) beat(reg *spool.Registration) error {
+	w.beatMu.Lock()
+	defer w.beatMu.Unlock()
 	w.mu.Lock()
 	hb := spool.Heartbeat{
 		PID: os.Getpid(), Host: w.host, State: w.state, Job: w.job, JobPID: w.jobPID,
@@ -372,12 +376,23 @@ func (w *Worker) scan() {
 				w.inspect(st, name)
 			}
 		}
+		var gone []key
 		w.mu.Lock()
 		for k := range w.idx.items {
 			if k.state == st && !present[k] {
-				w.idx.remove(k)
+				gone = append(gone, k)
 			}
 		}
+		w.mu.Unlock()
+		for _, k := range gone {
+			// An event may have added the file after the listing: drop
+			// only what is really gone.
+			if _, err := os.Lstat(w.s.Path(st, k.id)); err == nil {
+				continue
+			}
+			w.drop(k)
+		}
+		w.mu.Lock()
 		for k := range w.bad {
 			if k.state == st && !present[k] {
 				delete(w.bad, k)
@@ -404,35 +419,58 @@ func (w *Worker) reloadConfig() {
 
 // recoverOrphans puts back the jobs of dead workers.
 func (w *Worker) recoverOrphans() {
-	ids, err := w.s.Orphans()
-	if err != nil {
-		w.log.Error("looking for orphans", "err", err)
-		return
-	}
-	for _, id := range ids {
-		w.recoverOne(id)
+	if RecoverOrphans(w.s, w.cfg.Load().MaxRetries, w.log) > 0 {
+		w.signal()
 	}
 }
 
-func (w *Worker) recoverOne(id string) {
-	// What is left of the dead worker's job is killed first, so that a
-	// recovered job never runs twice at the same time.
-	if j, err := w.s.Read(spool.Processing, id); err == nil && j.Worker != "" {
-		if hb, err := w.s.ReadHeartbeat(j.Worker); err == nil && hb.Job == id && !w.s.WorkerAlive(j.Worker) {
-			_ = KillGroup(hb.JobPID)
+// RecoverOrphans puts back every job in processing/ whose owner is dead,
+// after killing what is left of its run, and returns how many it moved.
+// Files that are not valid jobs are quarantined.
+func RecoverOrphans(s *spool.Spool, maxRetries int, log *slog.Logger) int {
+	ids, err := s.Orphans()
+	if err != nil {
+		log.Error("looking for orphans", "err", err)
+		return 0
+	}
+	n := 0
+	for _, id := range ids {
+		killLeftovers(s, id)
+		j, st, err := s.Recover(id, maxRetries)
+		var inv *spool.InvalidError
+		switch {
+		case errors.Is(err, spool.ErrBusy) || errors.Is(err, spool.ErrGone):
+		case errors.As(err, &inv):
+			if got, err := s.Quarantine(spool.Processing, id+".json", inv.Reason.Error()); err == nil {
+				log.Warn("rejected", "file", id+".json", "from", spool.Processing, "to", "rejected/"+got, "reason", inv.Reason.Error())
+			}
+		case err != nil:
+			log.Error("recover", "job", id, "err", err)
+		default:
+			n++
+			log.Warn("recovered", "job", id, "from", spool.Processing, "to", st, "attempt", j.Attempts, "dead_worker", j.Worker)
 		}
 	}
-	j, st, err := w.s.Recover(id, w.cfg.Load().MaxRetries)
-	var inv *spool.InvalidError
-	switch {
-	case errors.Is(err, spool.ErrBusy) || errors.Is(err, spool.ErrGone):
-	case errors.As(err, &inv):
-		w.quarantine(spool.Processing, id+".json", inv.Reason)
-	case err != nil:
-		w.log.Error("recover", "job", id, "err", err)
-	default:
-		w.log.Warn("recovered", "job", id, "from", spool.Processing, "to", st, "attempt", j.Attempts, "dead_worker", j.Worker)
-		w.signal()
+	return n
+}
+
+// killLeftovers kills what is left of the run of job id by a dead worker,
+// so that a recovered job never runs twice at the same time. It acts only
+// on the process group that the dead worker's heartbeat names, and only
+// when that group still belongs to the job (same host, the job's id in its
+// environment): a pid alone may have been reused.
+func killLeftovers(s *spool.Spool, id string) {
+	j, err := s.Read(spool.Processing, id)
+	if err != nil || j.Worker == "" || s.WorkerAlive(j.Worker) {
+		return
+	}
+	hb, err := s.ReadHeartbeat(j.Worker)
+	host, _ := os.Hostname()
+	if err != nil || hb.Job != id || hb.Host != host || hb.JobPID <= 1 {
+		return
+	}
+	if runsJob(hb.JobPID, id) {
+		_ = KillGroup(hb.JobPID)
 	}
 }
 
