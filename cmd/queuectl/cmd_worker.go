@@ -101,11 +101,14 @@ func (a *app) runForeground(count int, ids []string) error {
 	if err != nil {
 		return err
 	}
+	// Watch the configuration file, or where `config set` would create
+	// one, so that changes reach the workers without a restart.
 	path, _ := a.configPath()
-	if path != "" {
-		if path, err = filepath.Abs(path); err != nil {
-			return err
-		}
+	if path == "" {
+		path = config.FileName
+	}
+	if path, err = filepath.Abs(path); err != nil {
+		return err
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()

@@ -38,7 +38,7 @@ type Options struct {
 	ID         string // worker id, a valid file name
 	Spool      *spool.Spool
 	Config     *config.Config // as read at start; reloaded when ConfigPath changes
-	ConfigPath string         // "" when running on defaults
+	ConfigPath string         // watched for changes; it may not exist yet
 	Log        *slog.Logger
 }
 
@@ -323,9 +323,12 @@ func (w *Worker) inspect(st spool.State, name string) {
 	default:
 		w.mu.Lock()
 		w.idx.remove(k)
-		if _, seen := w.bad[k]; !seen {
-			w.bad[k] = badFile{since: time.Now(), reason: err}
+		b, seen := w.bad[k]
+		if !seen {
+			b.since = time.Now()
 		}
+		b.reason = err // the latest reason: the file may still have been growing before
+		w.bad[k] = b
 		w.mu.Unlock()
 	}
 }
