@@ -110,7 +110,7 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, j *job.Jo
 	cmd := shell(j.Command)
 	cmd.Dir = j.Dir
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "QUEUECTL_JOB_ID="+j.ID, "QUEUECTL_ATTEMPT="+strconv.Itoa(j.Attempts))
+	cmd.Env = append(os.Environ(), "QUEUECTL_JOB_ID="+j.ID, "QUEUECTL_ATTEMPT="+strconv.Itoa(j.Attempts), "QUEUECTL_WORKER="+w.id)
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(logf, "queuectl: could not start: %v\n", err)
 		return outcome{msg: "could not start: " + err.Error()}
