@@ -80,8 +80,6 @@ func (x *index) has(k key) bool {
 	return ok
 }
 
-func (x *index) len() int { return len(x.items) }
-
 // promote moves the jobs due at now from the future heap to the ready heap.
 func (x *index) promote(now time.Time) {
 	for len(x.future) > 0 && !x.future[0].due.After(now) {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,9 +34,6 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	if runtime.GOOS == "windows" {
-		t.Skip("these tests run sh")
-	}
 	dir := t.TempDir()
 	s, err := spool.Open(filepath.Join(dir, "spool"))
 	if err != nil {

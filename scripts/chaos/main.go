@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command chaos checks queuectl's promise under worker crashes: every
 // acknowledged job runs, none is lost, nothing runs that was not enqueued,
 // and a job runs more than once only where a fault hit it.
