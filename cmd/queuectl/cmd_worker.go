@@ -101,6 +101,9 @@ func (a *app) runForeground(count int, ids []string) error {
 	if err != nil {
 		return err
 	}
+	if err := s.CheckPrivate(); err != nil {
+		return err
+	}
 	// Watch the configuration file, or where `config set` would create
 	// one, so that changes reach the workers without a restart.
 	path, _ := a.configPath()
@@ -132,6 +135,9 @@ func (a *app) runForeground(count int, ids []string) error {
 func (a *app) startDetached(count int) error {
 	s, _, err := a.open()
 	if err != nil {
+		return err
+	}
+	if err := s.CheckPrivate(); err != nil {
 		return err
 	}
 	exe, err := os.Executable()

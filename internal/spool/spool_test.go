@@ -459,3 +459,32 @@ func TestPublishNeverOverwrites(t *testing.T) {
 		t.Fatalf("linkPublish of a symlink: %v, %v", fi, err)
 	}
 }
+
+func TestCheckPrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("ACLs")
+	}
+	t.Parallel()
+	s := open(t)
+	if err := s.CheckPrivate(); err != nil {
+		t.Fatalf("a new spool: %v", err)
+	}
+	for _, d := range []string{s.Root(), s.dir(Pending), s.dir(Failed)} {
+		mustDo(t, os.Chmod(d, 0o777))
+		err := s.CheckPrivate()
+		if err == nil || !strings.Contains(err.Error(), "writable by other users") {
+			t.Errorf("%s mode 0777: %v", d, err)
+		}
+		mustDo(t, os.Chmod(d, 0o700))
+	}
+	mustDo(t, os.Chmod(s.dir(Pending), 0o720))
+	if err := s.CheckPrivate(); err == nil {
+		t.Error("a group-writable pending/ was accepted")
+	}
+	mustDo(t, os.Chmod(s.dir(Pending), 0o700))
+	mustDo(t, os.Rename(s.dir(Dead), s.dir(Dead)+".real"))
+	mustDo(t, os.Symlink(s.dir(Dead)+".real", s.dir(Dead)))
+	if err := s.CheckPrivate(); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("a symlinked dead/: %v", err)
+	}
+}

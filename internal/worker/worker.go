@@ -87,6 +87,9 @@ func (w *Worker) ID() string { return w.id }
 // then is killed and put back) or a stop flag asks it to stop (the job
 // running then is finished first).
 func (w *Worker) Run(ctx context.Context) error {
+	if err := w.s.CheckPrivate(); err != nil {
+		return err
+	}
 	reg, err := w.s.Register(w.id)
 	if err != nil {
 		return err
