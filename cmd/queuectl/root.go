@@ -73,6 +73,7 @@ spool from --spool, $QUEUECTL_SPOOL or the config's spool_dir (default ./spool).
 		a.statusCmd(),
 		a.workerCmd(),
 		a.logsCmd(),
+		a.doctorCmd(),
 		a.dlqCmd(),
 		a.configCmd(),
 	)
@@ -140,6 +141,18 @@ func (a *app) loadConfig() (*config.Config, error) {
 	return config.Load(path)
 }
 
+// spoolDir returns the spool directory: --spool, else $QUEUECTL_SPOOL, else
+// the configuration's spool_dir.
+func (a *app) spoolDir(cfg *config.Config) string {
+	if a.spoolFlag != "" {
+		return a.spoolFlag
+	}
+	if dir := os.Getenv(config.EnvSpool); dir != "" {
+		return dir
+	}
+	return cfg.Spool()
+}
+
 // open reads the configuration and opens the spool it names (or the one
 // given by --spool or $QUEUECTL_SPOOL).
 func (a *app) open() (*spool.Spool, *config.Config, error) {
@@ -147,14 +160,7 @@ func (a *app) open() (*spool.Spool, *config.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	dir := a.spoolFlag
-	if dir == "" {
-		dir = os.Getenv(config.EnvSpool)
-	}
-	if dir == "" {
-		dir = cfg.Spool()
-	}
-	s, err := spool.Open(dir)
+	s, err := spool.Open(a.spoolDir(cfg))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -102,10 +102,7 @@ func Open(root string) (*Spool, error) {
 	if root == "" {
 		return nil, errors.New("open spool: no directory given")
 	}
-	dirs := []string{dirTmp, dirWorkers, dirLogs, string(Rejected)}
-	for _, st := range States {
-		dirs = append(dirs, string(st))
-	}
+	dirs := (&Spool{}).layout()
 	_, err := os.Stat(root)
 	created := errors.Is(err, fs.ErrNotExist)
 	if err := os.MkdirAll(root, dirPerm); err != nil {

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/queuectl/queuectl/internal/spool"
+	"github.com/queuectl/queuectl/internal/worker"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) doctorCmd() *cobra.Command {
+	var repair bool
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check a spool for problems, and repair what is safe to repair",
+		Long: `Check the spool and say what is wrong: missing directories, a spool others
+can write, files that are not valid jobs, a job in two directories, jobs in
+processing/ whose worker is gone, stale temporary files, files of workers
+that are no longer running. With --repair, fix what is safe: a job is never
+deleted (invalid files go to rejected/, orphans back to pending/). Exits 1
+while problems remain.`,
+		Example: "  queuectl doctor\n  queuectl doctor --repair",
+		Args:    noArgs,
+		RunE: op(func(cmd *cobra.Command, args []string) error {
+			return a.runDoctor(repair)
+		}),
+	}
+	cmd.Flags().BoolVar(&repair, "repair", false, "fix what can be fixed safely")
+	return cmd
+}
+
+func (a *app) runDoctor(repair bool) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	s := spool.Attach(a.spoolDir(cfg))
+	findings, err := s.Check()
+	if err != nil {
+		return err
+	}
+	left := 0
+	orphans := false
+	for _, f := range findings {
+		fmt.Fprintf(a.stdout, "%s: %s\n", oneLine(f.Path), oneLine(f.Msg))
+		if !repair || f.Fix == "" {
+			left++
+			continue
+		}
+		if f.Kind == "orphan" {
+			orphans = true // all at once below, after killing what is left of their runs
+			continue
+		}
+		if err := s.Repair(f); err != nil {
+			fmt.Fprintf(a.stdout, "  not repaired: %v\n", err)
+			left++
+			continue
+		}
+		fmt.Fprintf(a.stdout, "  repaired: %s\n", f.Fix)
+	}
+	if orphans {
+		n := worker.RecoverOrphans(s, cfg.MaxRetries, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		fmt.Fprintf(a.stdout, "  repaired: %d orphan(s) put back\n", n)
+	}
+	switch {
+	case len(findings) == 0:
+		fmt.Fprintf(a.stdout, "spool %s: no problems found\n", s.Root())
+		return nil
+	case left == 0:
+		fmt.Fprintf(a.stdout, "spool %s: %d problem(s) repaired\n", s.Root(), len(findings))
+		return nil
+	case repair:
+		return fmt.Errorf("spool %s: %d problem(s) left to fix by hand", s.Root(), left)
+	}
+	return fmt.Errorf("spool %s: %d problem(s); queuectl doctor --repair fixes what is safe to fix", s.Root(), left)
+}

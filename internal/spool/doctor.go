@@ -1,0 +1,152 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// StaleTemp is how old a file in tmp/ must be before Check calls it stale:
+// writers keep their files there for milliseconds.
+const StaleTemp = 10 * time.Minute
+
+// Finding is one problem Check found in a spool.
+type Finding struct {
+	Kind string // missing-dir, not-private, duplicate, orphan, stale-temp, invalid, stale-worker
+	Path string // relative to the spool
+	Msg  string // what is wrong, in plain words
+	Fix  string // what --repair does about it; "" if it must be fixed by hand
+}
+
+// Attach returns the spool at root without creating anything, for
+// inspecting a spool that may be damaged.
+func Attach(root string) *Spool { return &Spool{root: root, Now: time.Now} }
+
+// Check looks the spool over and reports what is wrong. It changes nothing.
+func (s *Spool) Check() ([]Finding, error) {
+	if fi, err := os.Stat(s.root); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("check: %s is not a spool directory", s.root)
+	}
+	var out []Finding
+	missing := map[string]bool{}
+	for _, d := range s.layout() {
+		if fi, err := os.Lstat(filepath.Join(s.root, d)); err != nil || !fi.IsDir() {
+			missing[d] = true
+			out = append(out, Finding{Kind: "missing-dir", Path: d + "/", Msg: "the directory is missing", Fix: "create it"})
+		}
+	}
+	if len(missing) == 0 {
+		if err := s.CheckPrivate(); err != nil {
+			out = append(out, Finding{Kind: "not-private", Path: ".", Msg: err.Error(), Fix: "remove write access for group and others"})
+		}
+	}
+	where := map[string][]State{}
+	for _, st := range States {
+		if missing[string(st)] {
+			continue
+		}
+		entries, err := s.List(st)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			p := string(st) + "/" + e.Name
+			if e.Err != nil {
+				out = append(out, Finding{Kind: "invalid", Path: p, Msg: "not a valid job: " + e.Err.Error(), Fix: "move it to rejected/ with its reason"})
+				continue
+			}
+			where[e.Job.ID] = append(where[e.Job.ID], st)
+		}
+	}
+	ids := make([]string, 0, len(where))
+	for id, sts := range where {
+		if len(sts) > 1 {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		out = append(out, Finding{Kind: "duplicate", Path: id, Msg: fmt.Sprintf("job %s is in %d directories: %v; keep the right one by hand", id, len(where[id]), where[id])})
+	}
+	if !missing[string(Processing)] {
+		orphans, err := s.Orphans()
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range orphans {
+			out = append(out, Finding{Kind: "orphan", Path: "processing/" + id + ".json", Msg: "no live worker holds this job", Fix: "put it back in pending/ (or dead/ if that was its last run)"})
+		}
+	}
+	if !missing[dirTmp] {
+		des, err := os.ReadDir(filepath.Join(s.root, dirTmp))
+		if err != nil {
+			return nil, err
+		}
+		for _, de := range des {
+			fi, err := de.Info()
+			if err == nil && s.Now().Sub(fi.ModTime()) > StaleTemp {
+				out = append(out, Finding{Kind: "stale-temp", Path: "tmp/" + de.Name(),
+					Msg: fmt.Sprintf("a temporary file older than %s, left by a writer that stopped", StaleTemp), Fix: "remove it (it never became a job)"})
+			}
+		}
+	}
+	if !missing[dirWorkers] {
+		ws, err := s.Workers(false)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range ws {
+			if !w.Alive {
+				out = append(out, Finding{Kind: "stale-worker", Path: "workers/" + w.ID + ".lock", Msg: "files of a worker that is no longer running", Fix: "remove them"})
+			}
+		}
+	}
+	return out, nil
+}
+
+// Repair fixes a finding if that is safe; it never deletes a job. Orphans
+// are left to the caller, which must kill what is left of their run first.
+func (s *Spool) Repair(f Finding) error {
+	switch f.Kind {
+	case "missing-dir":
+		return os.MkdirAll(filepath.Join(s.root, f.Path), dirPerm)
+	case "not-private":
+		for _, d := range append([]string{"."}, s.layout()...) {
+			p := filepath.Join(s.root, d)
+			fi, err := os.Lstat(p)
+			if err != nil || !fi.IsDir() {
+				continue
+			}
+			if err := os.Chmod(p, fi.Mode().Perm()&^0o022); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "invalid":
+		st, name := filepath.Split(f.Path)
+		_, err := s.Quarantine(State(filepath.Clean(st)), name, f.Msg)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	case "stale-temp":
+		return os.Remove(filepath.Join(s.root, f.Path))
+	case "stale-worker":
+		_, err := s.Workers(true)
+		return err
+	}
+	return fmt.Errorf("%s: cannot be repaired automatically", f.Path)
+}
+
+// layout lists the spool's directories.
+func (s *Spool) layout() []string {
+	dirs := []string{dirTmp, dirWorkers, dirLogs, string(Rejected)}
+	for _, st := range States {
+		dirs = append(dirs, string(st))
+	}
+	return dirs
+}
