@@ -375,13 +375,21 @@ func check(res *summary, s *spool.Spool, history string, acked map[string]bool, 
 			res.problems = append(res.problems, "unexpected: "+id)
 		}
 	}
+	// A killed worker's last run was in flight when it died: a later run of
+	// that job is explained by the fault. (Its start record may even carry
+	// a time after the kill: the shell runs on for a moment.)
+	lastRun := map[string]*run{}
+	for _, rs := range runs {
+		for _, r := range rs {
+			if l := lastRun[r.worker]; l == nil || r.at.After(l.at) {
+				lastRun[r.worker] = r
+			}
+		}
+	}
 	for id, rs := range runs {
 		for i, r := range rs[:len(rs)-1] {
 			res.dups++
-			// The run before another one is explained by a fault if its
-			// worker was killed after it started: before the outcome was
-			// recorded, the command may even have finished.
-			if kt, killed := killedAt[r.worker]; killed && (r.at.IsZero() || kt.After(r.at)) {
+			if kt, killed := killedAt[r.worker]; killed && lastRun[r.worker] == r {
 				res.dupsFault++
 				if next := rs[i+1]; !next.at.IsZero() && next.at.After(kt) {
 					res.recovery = append(res.recovery, next.at.Sub(kt))
