@@ -223,3 +223,29 @@ func monitor(s *spool.Spool, stop <-chan struct{}) []string {
 		}
 	}
 }
+
+// TestBurstAllSeen: 20,000 job files dropped at once, more than the
+// kernel's notification queue holds by default, all reach a running
+// worker's index (by events, or by the rescan after an overflow). They are
+// due in an hour, so the test measures seeing them, not running them.
+func TestBurstAllSeen(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.PollInterval = 0.5
+	ws := e.start(1)
+	w := ws[0]
+	e.waitFor("the worker registered", func() bool { return e.s.WorkerAlive(w.id) })
+	const n = 20000
+	due := time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)
+	tmp := filepath.Join(e.dir, "spool", "tmp")
+	for i := range n {
+		name := fmt.Sprintf("b%05d.json", i)
+		must(t, os.WriteFile(filepath.Join(tmp, name), []byte(`{"command": "true", "run_at": "`+due+`"}`), 0o600))
+		must(t, os.Rename(filepath.Join(tmp, name), filepath.Join(e.s.StateDir(spool.Pending), name)))
+	}
+	e.waitFor("all indexed", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return len(w.idx.items) == n
+	})
+}
