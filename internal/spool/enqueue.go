@@ -103,6 +103,7 @@ func (s *Spool) Enqueue(j *job.Job) error {
 	// Once published, the name is visible to the next Find: the lock can go
 	// before the slow directory fsync.
 	unlock()
+	crashPoint("enqueue/published")
 	if err != nil {
 		os.Remove(tmp)
 		if errors.Is(err, fs.ErrExist) {
@@ -123,6 +124,7 @@ func (s *Spool) Enqueue(j *job.Job) error {
 		os.Remove(back)
 		return fmt.Errorf("enqueue %s: %w", j.ID, err)
 	}
+	crashPoint("enqueue/dir-synced")
 	return nil
 }
 

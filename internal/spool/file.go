@@ -39,10 +39,12 @@ func (s *Spool) writeTemp(hint string, data []byte) (string, error) {
 	}
 	_, err = f.Write(data)
 	if err == nil {
+		crashPoint("temp/written")
 		// The data must be on disk before any rename makes the file
 		// visible under its final name; otherwise a crash could publish
 		// an empty or partial job.
 		err = f.Sync()
+		crashPoint("temp/synced")
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -64,7 +66,9 @@ func (s *Spool) writeTempLocked(hint string, data []byte) (string, *os.File, err
 	}
 	if err = tryLock(f); err == nil {
 		if _, err = f.Write(data); err == nil {
+			crashPoint("temp/written")
 			err = f.Sync() // contents on disk before the rename publishes them
+			crashPoint("temp/synced")
 		}
 	}
 	if err != nil {

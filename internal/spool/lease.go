@@ -73,6 +73,7 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 	if err != nil {
 		return nil, s.takeErr(id, err)
 	}
+	crashPoint("claim/locked")
 	ok := false
 	defer func() {
 		if !ok {
@@ -110,6 +111,7 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 		}
 		return nil, fmt.Errorf("claim %s: %w", id, err)
 	}
+	crashPoint("claim/renamed")
 	j.Attempts++
 	j.StartedAt, j.FinishedAt, j.UpdatedAt = now, time.Time{}, now
 	j.Worker = worker
@@ -188,6 +190,7 @@ func (s *Spool) moveBack(src, dst string) error {
 	if err := publish(src, dst); err != nil {
 		return err
 	}
+	crashPoint("move/published")
 	return syncDir(dirOf(dst))
 }
 
@@ -207,9 +210,14 @@ func (l *Lease) rewrite() error {
 		os.Remove(path)
 		return err
 	}
+	crashPoint("rewrite/renamed")
 	l.f.Close() // the old file is gone from processing/; its lock is no longer needed
 	l.f = f
-	return syncDir(l.s.dir(Processing))
+	if err := syncDir(l.s.dir(Processing)); err != nil {
+		return err
+	}
+	crashPoint("rewrite/dir-synced")
+	return nil
 }
 
 // move records the lease's job and moves it from processing/ to state to:
@@ -225,17 +233,20 @@ func (l *Lease) move(to State) error {
 		return fmt.Errorf("%s %s: %w", to, l.Job.ID, err)
 	}
 	src, dst := l.s.path(Processing, l.Job.ID), l.s.path(to, l.Job.ID)
+	crashPoint("move/recorded")
 	var err error
 	if to == Pending || to == Failed {
 		err = l.s.moveBack(src, dst)
 	} else {
 		if err = publish(src, dst); err == nil {
+			crashPoint("move/published")
 			err = syncDir(l.s.dir(to))
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", to, l.Job.ID, err)
 	}
+	crashPoint("move/done")
 	l.Release()
 	return nil
 }
