@@ -36,7 +36,7 @@ func (a *app) runDoctor(repair bool) error {
 	if err != nil {
 		return err
 	}
-	s := spool.Attach(a.spoolDir(cfg))
+	s := spool.Attach(a.spoolDir(cfg), spool.Options{GroupShared: cfg.GroupShared})
 	findings, err := s.Check()
 	if err != nil {
 		return err

@@ -160,7 +160,7 @@ func (a *app) open() (*spool.Spool, *config.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := spool.Open(a.spoolDir(cfg))
+	s, err := spool.OpenWith(a.spoolDir(cfg), spool.Options{GroupShared: cfg.GroupShared})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -37,6 +37,7 @@ type Config struct {
 	BackoffMax     float64 // seconds; cap on one delay
 	CommandTimeout float64 // seconds per run; 0: none
 	PollInterval   float64 // seconds between rescans
+	GroupShared    bool    // the spool is shared with the owner's group
 
 	// Path is the file the configuration was read from; "" for defaults.
 	Path string
@@ -48,6 +49,7 @@ const (
 	kindInt kind = iota
 	kindFloat
 	kindString
+	kindBool
 )
 
 // key describes one configuration key: the single table that drives
@@ -76,6 +78,8 @@ var keys = []key{
 		field: func(c *Config) any { return &c.CommandTimeout }},
 	{name: "poll_interval", kind: kindFloat, seconds: true, min: 0.01, max: 3600, doc: "seconds; rescan period where file notifications are unavailable",
 		field: func(c *Config) any { return &c.PollInterval }},
+	{name: "group_shared", kind: kindBool, doc: "true: a spool shared with your group (directories 0770, files 0660); false: private (0700, 0600)",
+		field: func(c *Config) any { return &c.GroupShared }},
 }
 
 // Default returns the configuration used when no file sets a key.
@@ -196,6 +200,13 @@ func (k *key) assign(c *Config, v any) error {
 		}
 		*k.field(c).(*string) = s
 		return nil
+	case kindBool:
+		b, ok := v.(bool)
+		if !ok {
+			return fmt.Errorf("want true or false, got %s", tomlType(v))
+		}
+		*k.field(c).(*bool) = b
+		return nil
 	case kindInt:
 		n, ok := v.(int64)
 		if !ok {
@@ -285,6 +296,8 @@ func (c *Config) Get(name string) (string, error) {
 		return strconv.Itoa(*v), nil
 	case *float64:
 		return strconv.FormatFloat(*v, 'f', -1, 64), nil
+	case *bool:
+		return strconv.FormatBool(*v), nil
 	}
 	return "", nil
 }

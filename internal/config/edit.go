@@ -161,6 +161,12 @@ func ParseValue(name, value string) (string, error) {
 			return "", fmt.Errorf("%s: must be a non-empty path", name)
 		}
 		return tomlString(value), nil
+	case kindBool:
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return "", fmt.Errorf("%s: want true or false, got %q", name, value)
+		}
+		return strconv.FormatBool(b), nil
 	case kindInt:
 		n, err := strconv.Atoi(value)
 		if err != nil {

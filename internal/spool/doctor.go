@@ -24,7 +24,9 @@ type Finding struct {
 
 // Attach returns the spool at root without creating anything, for
 // inspecting a spool that may be damaged.
-func Attach(root string) *Spool { return &Spool{root: root, Now: time.Now} }
+func Attach(root string, o Options) *Spool {
+	return &Spool{root: root, group: o.GroupShared, Now: time.Now}
+}
 
 // Check looks the spool over and reports what is wrong. It changes nothing.
 func (s *Spool) Check() ([]Finding, error) {
@@ -113,7 +115,7 @@ func (s *Spool) Check() ([]Finding, error) {
 func (s *Spool) Repair(f Finding) error {
 	switch f.Kind {
 	case "missing-dir":
-		return os.MkdirAll(filepath.Join(s.root, f.Path), dirPerm)
+		return os.MkdirAll(filepath.Join(s.root, f.Path), s.dirMode().Perm())
 	case "not-private":
 		for _, d := range append([]string{"."}, s.layout()...) {
 			p := filepath.Join(s.root, d)
@@ -121,7 +123,11 @@ func (s *Spool) Repair(f Finding) error {
 			if err != nil || !fi.IsDir() {
 				continue
 			}
-			if err := os.Chmod(p, fi.Mode().Perm()&^0o022); err != nil {
+			mask := os.FileMode(0o022)
+			if s.group {
+				mask = 0o002
+			}
+			if err := os.Chmod(p, fi.Mode()&^mask); err != nil {
 				return err
 			}
 		}

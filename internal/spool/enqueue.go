@@ -39,7 +39,7 @@ func (s *Spool) Find(id string) (State, error) {
 
 // lock takes the spool lock, exclusive or shared, and returns its release.
 func (s *Spool) lock(exclusive bool) (func(), error) {
-	l := flock.New(filepath.Join(s.root, lockName), flock.SetPermissions(filePerm))
+	l := flock.New(filepath.Join(s.root, lockName), flock.SetPermissions(s.fileMode()))
 	var err error
 	if exclusive {
 		err = l.Lock()

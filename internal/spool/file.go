@@ -33,11 +33,16 @@ func (s *Spool) tempPath(hint string) string {
 // behind.
 func (s *Spool) writeTemp(hint string, data []byte) (string, error) {
 	path := s.tempPath(hint)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.fileMode())
 	if err != nil {
 		return "", err
 	}
-	_, err = f.Write(data)
+	if s.group {
+		err = f.Chmod(s.fileMode()) // beyond the umask
+	}
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		crashPoint("temp/written")
 		// The data must be on disk before any rename makes the file
@@ -60,11 +65,17 @@ func (s *Spool) writeTemp(hint string, data []byte) (string, error) {
 // locked: it returns the file, still open and locked.
 func (s *Spool) writeTempLocked(hint string, data []byte) (string, *os.File, error) {
 	path := s.tempPath(hint)
-	f, err := createExcl(path)
+	f, err := createExcl(path, s.fileMode())
 	if err != nil {
 		return "", nil, err
 	}
-	if err = tryLock(f); err == nil {
+	if s.group {
+		err = f.Chmod(s.fileMode())
+	}
+	if err == nil {
+		err = tryLock(f)
+	}
+	if err == nil {
 		if _, err = f.Write(data); err == nil {
 			crashPoint("temp/written")
 			err = f.Sync() // contents on disk before the rename publishes them

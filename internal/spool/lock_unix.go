@@ -40,8 +40,8 @@ func openLocked(path string) (*os.File, error) {
 }
 
 // createExcl creates a new file that can be renamed while open.
-func createExcl(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_CLOEXEC, filePerm)
+func createExcl(path string, perm os.FileMode) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_CLOEXEC, perm)
 }
 
 // replaceOpen renames the file tmp, open as f, over dst, which this process

@@ -41,7 +41,7 @@ func openLocked(path string) (*os.File, error) {
 }
 
 // createExcl creates a new file that can be renamed while open.
-func createExcl(path string) (*os.File, error) {
+func createExcl(path string, _ os.FileMode) (*os.File, error) {
 	return createShared(path, windows.GENERIC_READ|windows.GENERIC_WRITE|windows.DELETE, windows.CREATE_NEW)
 }
 

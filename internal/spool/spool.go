@@ -87,32 +87,72 @@ func (e *StateError) Error() string {
 
 // Spool is an open spool directory.
 type Spool struct {
-	root string
+	root  string
+	group bool // shared with the group: directories 0770, files 0660
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 }
 
+// Options change how a spool is opened.
+type Options struct {
+	// GroupShared makes a spool for several users of one group: its
+	// directories are created 0770 with the setgid bit and its files 0660,
+	// and CheckPrivate accepts group write access (never write access for
+	// others).
+	GroupShared bool
+}
+
+// dirPerm and filePerm are a private spool's modes.
 const (
 	dirPerm  = 0o700
 	filePerm = 0o600
 )
 
-// Open opens the spool at root, creating its layout where missing.
-func Open(root string) (*Spool, error) {
+func (s *Spool) dirMode() os.FileMode {
+	if s.group {
+		return 0o770 | os.ModeSetgid
+	}
+	return dirPerm
+}
+
+func (s *Spool) fileMode() os.FileMode {
+	if s.group {
+		return 0o660
+	}
+	return filePerm
+}
+
+// Open opens the private spool at root, creating its layout where missing.
+func Open(root string) (*Spool, error) { return OpenWith(root, Options{}) }
+
+// OpenWith opens the spool at root with options, creating its layout where
+// missing.
+func OpenWith(root string, o Options) (*Spool, error) {
+	s := &Spool{root: root, group: o.GroupShared, Now: time.Now}
 	if root == "" {
 		return nil, errors.New("open spool: no directory given")
 	}
 	dirs := (&Spool{}).layout()
 	_, err := os.Stat(root)
 	created := errors.Is(err, fs.ErrNotExist)
-	if err := os.MkdirAll(root, dirPerm); err != nil {
+	if err := os.MkdirAll(root, s.dirMode().Perm()); err != nil {
 		return nil, fmt.Errorf("open spool: %w", err)
 	}
+	if created && s.group {
+		if err := os.Chmod(root, s.dirMode()); err != nil { // beyond the umask
+			return nil, fmt.Errorf("open spool: %w", err)
+		}
+	}
 	for _, d := range dirs {
-		err := os.Mkdir(filepath.Join(root, d), dirPerm)
+		p := filepath.Join(root, d)
+		err := os.Mkdir(p, s.dirMode().Perm())
 		if err == nil {
 			created = true
-		} else if !errors.Is(err, fs.ErrExist) {
+			if s.group {
+				err = os.Chmod(p, s.dirMode())
+			}
+		}
+		if err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("open spool: %w", err)
 		}
 	}
@@ -125,7 +165,7 @@ func Open(root string) (*Spool, error) {
 			}
 		}
 	}
-	return &Spool{root: root, Now: time.Now}, nil
+	return s, nil
 }
 
 // Root returns the spool's directory.

@@ -488,3 +488,29 @@ func TestCheckPrivate(t *testing.T) {
 		t.Errorf("a symlinked dead/: %v", err)
 	}
 }
+
+func TestGroupShared(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("ACLs")
+	}
+	t.Parallel()
+	s, err := OpenWith(filepath.Join(t.TempDir(), "shared"), Options{GroupShared: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(s.dir(Pending))
+	if err != nil || fi.Mode().Perm() != 0o770 || fi.Mode()&os.ModeSetgid == 0 {
+		t.Fatalf("pending/ of a shared spool: %v, %v", fi.Mode(), err)
+	}
+	mustDo(t, s.Enqueue(&job.Job{ID: "g", Command: "true"}))
+	if fi, _ := os.Stat(s.Path(Pending, "g")); fi.Mode().Perm() != 0o660 {
+		t.Errorf("job file of a shared spool: %v", fi.Mode())
+	}
+	if err := s.CheckPrivate(); err != nil {
+		t.Fatalf("a group-writable shared spool: %v", err)
+	}
+	mustDo(t, os.Chmod(s.dir(Pending), 0o777))
+	if err := s.CheckPrivate(); err == nil {
+		t.Fatal("a world-writable shared spool was accepted")
+	}
+}

@@ -46,7 +46,7 @@ func (s *Spool) Register(id string) (*Registration, error) {
 	if err := job.CheckID(id); err != nil {
 		return nil, fmt.Errorf("register worker: %w", err)
 	}
-	l := flock.New(s.workerPath(id, ".lock"), flock.SetPermissions(filePerm))
+	l := flock.New(s.workerPath(id, ".lock"), flock.SetPermissions(s.fileMode()))
 	ok, err := l.TryLock()
 	if err != nil {
 		return nil, fmt.Errorf("register worker %s: %w", id, err)
@@ -67,7 +67,7 @@ func (r *Registration) Beat(hb Heartbeat) error {
 		return err
 	}
 	tmp := r.s.tempPath("worker-" + r.id)
-	if err := os.WriteFile(tmp, data, filePerm); err != nil {
+	if err := os.WriteFile(tmp, data, r.s.fileMode()); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, r.s.workerPath(r.id, ".json")); err != nil {
@@ -95,7 +95,7 @@ func (s *Spool) StopRequested(id string) bool {
 
 // RequestStop asks worker id to stop by creating its stop flag.
 func (s *Spool) RequestStop(id string) error {
-	f, err := os.OpenFile(s.workerPath(id, ".stop"), os.O_WRONLY|os.O_CREATE, filePerm)
+	f, err := os.OpenFile(s.workerPath(id, ".stop"), os.O_WRONLY|os.O_CREATE, s.fileMode())
 	if err != nil {
 		return fmt.Errorf("stop worker %s: %w", id, err)
 	}
@@ -180,7 +180,11 @@ func (s *Spool) OpenLog(id string) (*os.File, error) {
 	if err := job.CheckID(id); err != nil {
 		return nil, err
 	}
-	return os.OpenFile(s.LogPath(id), os.O_RDWR|os.O_CREATE|os.O_APPEND, filePerm)
+	f, err := os.OpenFile(s.LogPath(id), os.O_RDWR|os.O_CREATE|os.O_APPEND, s.fileMode())
+	if err == nil && s.group {
+		err = f.Chmod(s.fileMode())
+	}
+	return f, err
 }
 
 // LogPath returns the log file of job id.
