@@ -117,7 +117,7 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 	j.Worker = worker
 	j.State = string(Processing)
 	l := &Lease{s: s, Job: j, f: f}
-	if err := l.rewrite(); err != nil {
+	if err := l.rewrite(true); err != nil {
 		// The attempt could not be recorded: put the job back. (If the
 		// record was written but not flushed, the count stays raised.)
 		if uerr := s.moveBack(dst, src); uerr != nil {
@@ -194,9 +194,10 @@ func (s *Spool) moveBack(src, dst string) error {
 	return syncDir(dirOf(dst))
 }
 
-// rewrite replaces the leased file with the lease's job, durably, keeping
-// the new file locked.
-func (l *Lease) rewrite() error {
+// rewrite replaces the leased file with the lease's job, keeping the new
+// file locked; with durable, the directory is fsynced so the new contents
+// survive a crash.
+func (l *Lease) rewrite(durable bool) error {
 	data, err := job.Marshal(l.Job)
 	if err != nil {
 		return err
@@ -213,6 +214,9 @@ func (l *Lease) rewrite() error {
 	crashPoint("rewrite/renamed")
 	l.f.Close() // the old file is gone from processing/; its lock is no longer needed
 	l.f = f
+	if !durable {
+		return nil
+	}
 	if err := syncDir(l.s.dir(Processing)); err != nil {
 		return err
 	}
@@ -229,7 +233,11 @@ func (l *Lease) move(to State) error {
 	now := l.s.now()
 	l.Job.UpdatedAt = now
 	l.Job.State = string(to)
-	if err := l.rewrite(); err != nil {
+	// No fsync of processing/ here: if a crash undoes this rename, the
+	// attempt record is still there and recovery runs the job again
+	// (at-least-once). The fsync of the destination after the move makes
+	// the outcome durable.
+	if err := l.rewrite(false); err != nil {
 		return fmt.Errorf("%s %s: %w", to, l.Job.ID, err)
 	}
 	src, dst := l.s.path(Processing, l.Job.ID), l.s.path(to, l.Job.ID)

@@ -61,8 +61,20 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	w.setState("busy", j.ID, 0)
 	_ = w.beat(reg)
 	out := w.execute(ctx, reg, j)
-	w.finish(ctx, lease, out)
 	w.setState("idle", "", 0)
+	// The outcome is recorded (two fsyncs) while the worker claims and
+	// starts its next job: the two flushes overlap and the file system can
+	// commit them together. Safe because the finished job stays leased
+	// until its outcome is durable: a crash meanwhile makes recovery run it
+	// again (at-least-once), never lose it. One outcome at a time is in
+	// flight.
+	w.finishing.Wait()
+	w.finishing.Add(1)
+	go func() {
+		defer w.finishing.Done()
+		w.finish(ctx, lease, out)
+		w.signal()
+	}()
 	_ = w.beat(reg)
 }
 

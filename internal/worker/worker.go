@@ -51,17 +51,18 @@ type Worker struct {
 	log  *slog.Logger
 	host string
 
-	beatMu   sync.Mutex // one heartbeat write at a time, the latest state last
-	mu       sync.Mutex
-	idx      *index
-	bad      map[key]badFile // files that did not parse, since when
-	rescan   bool            // a full rescan is needed (events were lost)
-	state    string
-	job      string
-	jobPID   int
-	started  time.Time
-	wake     chan struct{}
-	watching bool
+	beatMu    sync.Mutex     // one heartbeat write at a time, the latest state last
+	finishing sync.WaitGroup // the outcome being recorded, if any
+	mu        sync.Mutex
+	idx       *index
+	bad       map[key]badFile // files that did not parse, since when
+	rescan    bool            // a full rescan is needed (events were lost)
+	state     string
+	job       string
+	jobPID    int
+	started   time.Time
+	wake      chan struct{}
+	watching  bool
 }
 
 type badFile struct {
@@ -104,6 +105,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	bg, stopBg := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() {
+		w.finishing.Wait() // before the registration goes
 		stopBg()
 		wg.Wait()
 	}()
