@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 type enqueueOpts struct {
 	id, command, file, dir string
+	batch                  string
 	maxRetries, priority   int
 	timeout, runAt, delay  string
 }
@@ -33,7 +35,8 @@ id is printed on stdout.`,
   queuectl enqueue --command "make backup" --max-retries 5 --priority 10 --timeout 10m
   queuectl enqueue --command "./report.sh" --delay 30s
   echo '{"id":"job-004","command":"echo Hello"}' | queuectl enqueue
-  queuectl enqueue --file job.json`,
+  queuectl enqueue --file job.json
+  queuectl enqueue --batch jobs.jsonl        # one JSON job a line; - for stdin`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return &usageError{"enqueue takes at most one JSON argument (quote it)"}
@@ -41,6 +44,9 @@ id is printed on stdout.`,
 			return nil
 		},
 		RunE: op(func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("batch") {
+				return a.runBatch(cmd, o.batch, args)
+			}
 			return a.runEnqueue(cmd, o, args)
 		}),
 	}
@@ -54,6 +60,8 @@ id is printed on stdout.`,
 	f.StringVar(&o.timeout, "timeout", "", "time limit per run: seconds or a duration such as 30s (default: command_timeout)")
 	f.StringVar(&o.runAt, "run-at", "", "do not run before this RFC 3339 time, such as 2026-11-27T10:00:00Z")
 	f.StringVar(&o.delay, "delay", "", "do not run before this long from now: seconds or a duration such as 5m")
+	f.StringVar(&o.batch, "batch", "", "enqueue many jobs from JSON Lines in this file (- or nothing: stdin), all or none")
+	f.Lookup("batch").NoOptDefVal = "-"
 	cmd.MarkFlagsMutuallyExclusive("run-at", "delay")
 	cmd.MarkFlagsMutuallyExclusive("command", "file")
 	return cmd
@@ -201,4 +209,81 @@ func parseSeconds(flag, v string) (float64, error) {
 		return 0, fmt.Errorf("%s %q: must be between 0 and %g seconds", flag, v, float64(job.MaxTimeout))
 	}
 	return s, nil
+}
+
+// runBatch enqueues the jobs of a JSON Lines file: every line is checked
+// first, and a bad line rejects the whole batch.
+func (a *app) runBatch(cmd *cobra.Command, from string, args []string) error {
+	// --batch takes an optional value, so "--batch FILE" arrives as
+	// --batch=- and an argument.
+	if from == "-" && len(args) == 1 {
+		from, args = args[0], nil
+	}
+	if len(args) > 0 {
+		return &usageError{"--batch takes one file"}
+	}
+	for _, name := range []string{"id", "command", "file", "dir", "max-retries", "priority", "timeout", "run-at", "delay"} {
+		if cmd.Flags().Changed(name) {
+			return &usageError{"--batch takes its jobs whole from the file; --" + name + " cannot be combined with it"}
+		}
+	}
+	var r io.Reader = a.stdin
+	if from != "-" {
+		f, err := os.Open(from)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	s, cfg, err := a.open()
+	if err != nil {
+		return err
+	}
+	now := s.Now().UTC()
+	var jobs []*job.Job
+	var lines []int
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), job.MaxSize+1)
+	for n := 1; sc.Scan(); n++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		j, err := job.Parse([]byte(text), "")
+		if err != nil {
+			return fmt.Errorf("line %d: %w; nothing was enqueued", n, err)
+		}
+		if j.ID == "" {
+			j.ID = job.NewID(now)
+		}
+		if j.MaxRetries == nil {
+			j.MaxRetries = &cfg.MaxRetries
+		}
+		j.Attempts, j.ExitCode, j.Output, j.LastError, j.Worker = 0, nil, "", "", ""
+		j.StartedAt, j.FinishedAt, j.CreatedAt, j.UpdatedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		jobs = append(jobs, j)
+		lines = append(lines, n)
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			err = job.ErrTooLarge
+		}
+		return fmt.Errorf("line %d: %w; nothing was enqueued", len(lines)+1, err)
+	}
+	if len(jobs) == 0 {
+		return &usageError{"nothing to enqueue: the batch is empty"}
+	}
+	if err := s.EnqueueBatch(jobs); err != nil {
+		var be *spool.BatchError
+		if errors.As(err, &be) {
+			return fmt.Errorf("line %d: %w; nothing was enqueued", lines[be.Index], be.Err)
+		}
+		return err
+	}
+	w := bufio.NewWriter(a.stdout)
+	for _, j := range jobs {
+		fmt.Fprintln(w, j.ID)
+	}
+	return w.Flush()
 }

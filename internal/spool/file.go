@@ -32,6 +32,12 @@ func (s *Spool) tempPath(hint string) string {
 // hint starts the file's name, to tell whose it is. On error nothing is left
 // behind.
 func (s *Spool) writeTemp(hint string, data []byte) (string, error) {
+	return s.createTemp(hint, data, true)
+}
+
+// createTemp is writeTemp, with the fsync left to the caller when sync is
+// false (a batch flushes all its files at once).
+func (s *Spool) createTemp(hint string, data []byte, sync bool) (string, error) {
 	path := s.tempPath(hint)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.fileMode())
 	if err != nil {
@@ -43,7 +49,7 @@ func (s *Spool) writeTemp(hint string, data []byte) (string, error) {
 	if err == nil {
 		_, err = f.Write(data)
 	}
-	if err == nil {
+	if err == nil && sync {
 		crashPoint("temp/written")
 		// The data must be on disk before any rename makes the file
 		// visible under its final name; otherwise a crash could publish
