@@ -7,6 +7,10 @@
 //
 // Workloads:
 //
+//	enqueue N jobs, one `queuectl enqueue` process each, and the same jobs
+//	        through one `queuectl enqueue --batch`; baseline: a minimal Go
+//	        program started per job that makes one durable write (create,
+//	        write, fsync, rename, fsync the directory)
 //	drain   N `true` jobs already queued, 2 workers, start to last done;
 //	        baseline: xargs -P 2 -n 1 sh -c over the same commands
 //	pickup  an idle worker, jobs enqueued one at a time: from enqueue
@@ -35,8 +39,9 @@ import (
 var (
 	runs    = flag.Int("runs", 3, "repetitions of each workload; medians are reported")
 	nDrain  = flag.Int("drain", 2000, "jobs in the drain workload")
+	nEnq    = flag.Int("enqueue", 2000, "jobs in the enqueue workload")
 	nPickup = flag.Int("pickup", 200, "jobs in the pickup workload")
-	only    = flag.String("only", "", "comma-separated workloads to run (drain, pickup); default all")
+	only    = flag.String("only", "", "comma-separated workloads to run (enqueue, drain, pickup); default all")
 	jsonOut = flag.String("json", "", "also write the results as JSON to this file")
 	mdOut   = flag.String("md", "", "also write the results as a Markdown table to this file")
 )
@@ -70,6 +75,9 @@ func main() {
 	}
 	b := &bench{work: work, bin: bin}
 	var results []result
+	if b.want("enqueue") {
+		results = append(results, b.enqueue()...)
+	}
 	if b.want("drain") {
 		results = append(results, b.drain()...)
 	}
@@ -104,6 +112,102 @@ func (b *bench) queuectl(dir string, args ...string) {
 	cmd.Env = append(os.Environ(), "QUEUECTL_CONFIG="+filepath.Join(b.work, "none.toml"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		log.Fatalf("queuectl %v: %v\n%s", args, err, out)
+	}
+}
+
+// durableProgram is the baseline for one enqueue process: the least a Go
+// program started per job must do to store a file durably.
+const durableProgram = `package main
+
+import (
+	"os"
+	"path/filepath"
+)
+
+func main() {
+	dir, name := os.Args[1], os.Args[2]
+	tmp := filepath.Join(dir, "tmp", name+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		panic(err)
+	}
+	if _, err := f.Write([]byte("{\"command\": \"true\"}\n")); err != nil {
+		panic(err)
+	}
+	if err := f.Sync(); err != nil {
+		panic(err)
+	}
+	f.Close()
+	if err := os.Rename(tmp, filepath.Join(dir, "pending", name+".json")); err != nil {
+		panic(err)
+	}
+	d, err := os.Open(filepath.Join(dir, "pending"))
+	if err != nil {
+		panic(err)
+	}
+	if err := d.Sync(); err != nil {
+		panic(err)
+	}
+}
+`
+
+func (b *bench) enqueue() []result {
+	src := filepath.Join(b.work, "durable")
+	if err := os.MkdirAll(src, 0o700); err != nil {
+		log.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(src, "main.go"), []byte(durableProgram), 0o600)
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module durable\n"), 0o600)
+	durable := filepath.Join(b.work, "durable-write")
+	build := exec.Command("go", "build", "-o", durable, ".")
+	build.Dir = src
+	if out, err := build.CombinedOutput(); err != nil {
+		log.Fatalf("build the baseline: %v\n%s", err, out)
+	}
+	env := append(os.Environ(), "QUEUECTL_CONFIG="+filepath.Join(b.work, "none.toml"))
+	var bare, single, batch []float64
+	for r := range *runs {
+		dir, _ := b.spool()
+		start := time.Now()
+		for i := range *nEnq {
+			if out, err := exec.Command(durable, dir, fmt.Sprintf("x%06d", i)).CombinedOutput(); err != nil {
+				log.Fatalf("durable-write: %v\n%s", err, out)
+			}
+		}
+		bare = append(bare, float64(*nEnq)/time.Since(start).Seconds())
+
+		dir, _ = b.spool()
+		start = time.Now()
+		for i := range *nEnq {
+			cmd := exec.Command(b.bin, "--spool", dir, "enqueue", "--id", fmt.Sprintf("e%06d", i), "--command", "true")
+			cmd.Env = env
+			if out, err := cmd.CombinedOutput(); err != nil {
+				log.Fatalf("enqueue: %v\n%s", err, out)
+			}
+		}
+		single = append(single, float64(*nEnq)/time.Since(start).Seconds())
+
+		dir, _ = b.spool()
+		var lines strings.Builder
+		for i := range *nEnq {
+			fmt.Fprintf(&lines, "{\"id\": \"b%06d\", \"command\": \"true\"}\n", i)
+		}
+		cmd := exec.Command(b.bin, "--spool", dir, "enqueue", "--batch", "-")
+		cmd.Env = env
+		cmd.Stdin = strings.NewReader(lines.String())
+		start = time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			log.Fatalf("enqueue --batch: %v\n%s", err, out)
+		}
+		batch = append(batch, float64(*nEnq)/time.Since(start).Seconds())
+		log.Printf("enqueue run %d: durable-write program %.0f/s, queuectl enqueue %.0f/s, --batch %.0f/s", r+1, bare[r], single[r], batch[r])
+	}
+	m := fmt.Sprintf("%d jobs", *nEnq)
+	x := median(bare)
+	return []result{
+		{Workload: "enqueue", Subject: "durable-write Go program per job", Metric: m, Median: x, Unit: "jobs/s", Ratio: 1, Runs: *runs},
+		{Workload: "enqueue", Subject: "queuectl enqueue per job", Metric: m, Median: median(single), Unit: "jobs/s", Ratio: median(single) / x, Runs: *runs},
+		{Workload: "enqueue", Subject: "queuectl enqueue --batch", Metric: m, Median: median(batch), Unit: "jobs/s", Ratio: median(batch) / x, Runs: *runs},
 	}
 }
 
