@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -123,25 +122,34 @@ func readEntry(path string) ([]byte, error) {
 
 // readEntryInfo is readEntry that also returns the file's information.
 func readEntryInfo(path string) ([]byte, fs.FileInfo, error) {
-	f, err := openEntry(path)
+	f, fi, err := openEntry(path)
 	if err != nil {
 		return nil, nil, err
 	}
+	return readOpen(f, fi)
+}
+
+// readOpen reads the open regular file f, of information fi, and closes it.
+func readOpen(f *os.File, fi fs.FileInfo) ([]byte, fs.FileInfo, error) {
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
-	}
 	if fi.Size() > job.MaxSize {
 		return nil, nil, job.ErrTooLarge
 	}
-	data, err := io.ReadAll(io.LimitReader(f, job.MaxSize+1))
+	// One read of the size the file has, plus one byte to notice growth.
+	data := make([]byte, fi.Size()+1)
+	n, err := io.ReadFull(f, data)
+	switch {
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		return data[:n], fi, nil
+	case err != nil:
+		return nil, nil, err
+	}
+	// The file grew since fstat: read on, up to the limit.
+	rest, err := io.ReadAll(io.LimitReader(f, job.MaxSize+1-int64(n)))
 	if err != nil {
 		return nil, nil, err
 	}
+	data = append(data, rest...)
 	if len(data) > job.MaxSize {
 		return nil, nil, job.ErrTooLarge
 	}

@@ -5,6 +5,7 @@ package spool
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
 )
@@ -13,28 +14,37 @@ import (
 // else (symlink, FIFO, socket, device, directory) is refused before it is
 // opened, so that opening has no side effect. The open itself refuses to
 // follow a symlink or block, in case the entry was swapped in between, and
-// the opened file is checked to be the one looked at.
-func openEntry(path string) (*os.File, error) {
+// the opened file is checked to be the one looked at. It returns the open
+// file's information.
+func openEntry(path string) (*os.File, fs.FileInfo, error) {
 	fi, err := os.Lstat(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
+	return openRegular(path, fi)
+}
+
+// openRegular opens path, which a directory listing or lstat found to be
+// the regular file fi (nil: the listing said regular, and the open file's
+// own information decides).
+func openRegular(path string, fi fs.FileInfo) (*os.File, fs.FileInfo, error) {
+	if fi != nil && !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
 	}
 	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) {
-			return nil, fmt.Errorf("%w: changed while it was opened", ErrNotRegular)
+			return nil, nil, fmt.Errorf("%w: changed while it was opened", ErrNotRegular)
 		}
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	f := os.NewFile(uintptr(fd), path)
-	if fi2, err := f.Stat(); err != nil || !os.SameFile(fi, fi2) {
+	fi2, err := f.Stat()
+	if err != nil || !fi2.Mode().IsRegular() || fi != nil && !os.SameFile(fi, fi2) {
 		f.Close()
-		return nil, fmt.Errorf("%w: changed while it was opened", ErrNotRegular)
+		return nil, nil, fmt.Errorf("%w: changed while it was opened", ErrNotRegular)
 	}
-	return f, nil
+	return f, fi2, nil
 }
 
 // isTemporary reports whether err is a condition that may pass by itself:

@@ -3,23 +3,42 @@ package spool
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"golang.org/x/sys/windows"
 )
 
 // openEntry opens path for reading without following a reparse point
-// (symlink or junction) and so that it can still be renamed; the caller
-// checks that it is a regular file.
-func openEntry(path string) (*os.File, error) {
+// (symlink or junction) and so that it can still be renamed, if it is a
+// regular file. It returns the open file's information.
+func openEntry(path string) (*os.File, fs.FileInfo, error) {
 	fi, err := os.Lstat(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	return openRegular(path, fi)
+}
+
+// openRegular opens path, found to be the regular file fi (nil: a listing
+// said regular).
+func openRegular(path string, fi fs.FileInfo) (*os.File, fs.FileInfo, error) {
+	if fi == nil {
+		return openEntry(path)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
+		return nil, nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
 	}
-	return createShared(path, windows.GENERIC_READ, windows.OPEN_EXISTING)
+	f, err := createShared(path, windows.GENERIC_READ, windows.OPEN_EXISTING)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi2, err := f.Stat()
+	if err != nil || !os.SameFile(fi, fi2) {
+		f.Close()
+		return nil, nil, fmt.Errorf("%w: changed while it was opened", ErrNotRegular)
+	}
+	return f, fi2, nil
 }
 
 // publish renames src to dst unless dst exists: MoveFileEx without

@@ -7,8 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/queuectl/queuectl/internal/job"
 )
@@ -25,19 +28,30 @@ type Entry struct {
 // names returns the file names in a state directory that may be jobs:
 // neither dotfiles nor temporary files.
 func (s *Spool) names(st State) ([]string, error) {
+	des, err := s.entries(st)
+	names := make([]string, len(des))
+	for i, de := range des {
+		names[i] = de.Name()
+	}
+	return names, err
+}
+
+// entries is names with the directory entries, whose types the listing
+// gives without a stat.
+func (s *Spool) entries(st State) ([]fs.DirEntry, error) {
 	des, err := os.ReadDir(s.dir(st))
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", st, err)
 	}
-	names := make([]string, 0, len(des))
+	out := des[:0]
 	for _, de := range des {
 		n := de.Name()
 		if Ignored(n) || st == Rejected && strings.HasSuffix(n, ".reason") {
 			continue
 		}
-		names = append(names, n)
+		out = append(out, de)
 	}
-	return names, nil
+	return out, nil
 }
 
 // Count returns the number of entries in a state directory, without reading
@@ -51,20 +65,36 @@ func (s *Spool) Count(st State) (int, error) {
 // and failed jobs (priority, then due time) and by last update otherwise.
 // Entries that are not valid jobs come last, with Err set.
 func (s *Spool) List(st State) ([]Entry, error) {
-	names, err := s.names(st)
+	des, err := s.entries(st)
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]Entry, 0, len(names))
-	for _, n := range names {
-		e := Entry{State: st, Name: n}
-		if st == Rejected {
-			e.Err = s.reason(n)
-		} else {
-			e.Job, e.Err = s.readName(st, n)
-			if errors.Is(e.Err, fs.ErrNotExist) {
-				continue // moved on since the directory was read
+	// Reading and parsing dominate: spread them over the processors.
+	all := make([]Entry, len(des))
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range min(runtime.GOMAXPROCS(0)*2, len(des)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(des); i = int(next.Add(1) - 1) {
+				e := Entry{State: st, Name: des[i].Name()}
+				switch {
+				case st == Rejected:
+					e.Err = s.reason(e.Name)
+				case des[i].Type().IsRegular():
+					// The listing says regular: no lstat needed first.
+					e.Job, e.Err = s.readNameOpen(st, e.Name, true)
+				default:
+					e.Job, e.Err = s.readName(st, e.Name)
+				}
+				all[i] = e
 			}
+		})
+	}
+	wg.Wait()
+	entries := all[:0]
+	for _, e := range all {
+		if st != Rejected && errors.Is(e.Err, fs.ErrNotExist) {
+			continue // moved on since the directory was read
 		}
 		entries = append(entries, e)
 	}
@@ -98,11 +128,27 @@ func Before(a, b *job.Job) int {
 
 // readName reads and parses the file name in state st.
 func (s *Spool) readName(st State, name string) (*job.Job, error) {
+	return s.readNameOpen(st, name, false)
+}
+
+// readNameOpen is readName; listedRegular says a directory listing found
+// the entry to be a regular file, which saves the lstat before the open.
+func (s *Spool) readNameOpen(st State, name string, listedRegular bool) (*job.Job, error) {
 	id, err := IDFromName(name)
 	if err != nil {
 		return nil, err
 	}
-	data, fi, err := readEntryInfo(filepath.Join(s.dir(st), name))
+	path := filepath.Join(s.dir(st), name)
+	var data []byte
+	var fi fs.FileInfo
+	if listedRegular {
+		var f *os.File
+		if f, fi, err = openRegular(path, nil); err == nil {
+			data, fi, err = readOpen(f, fi)
+		}
+	} else {
+		data, fi, err = readEntryInfo(path)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func tryLock(f *os.File) error {
 // openLocked opens an existing job file for reading, without following a
 // symlink or blocking on a FIFO, and locks it.
 func openLocked(path string) (*os.File, error) {
-	f, err := openEntry(path)
+	f, _, err := openEntry(path)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ func tryLock(f *os.File) error {
 // openLocked opens an existing job file for reading, shared so that it can
 // still be renamed, and locks it.
 func openLocked(path string) (*os.File, error) {
-	f, err := openEntry(path)
+	f, _, err := openEntry(path)
 	if err != nil {
 		return nil, err
 	}
