@@ -33,8 +33,10 @@ func openRegular(path string, fi fs.FileInfo) (*os.File, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// The handle was opened without following a reparse point: it is the
+	// entry itself, so its own information decides.
 	fi2, err := f.Stat()
-	if err != nil || !os.SameFile(fi, fi2) {
+	if err != nil || !fi2.Mode().IsRegular() {
 		f.Close()
 		return nil, nil, fmt.Errorf("%w: changed while it was opened", ErrNotRegular)
 	}

@@ -88,7 +88,16 @@ func replaceOpen(_ string, f *os.File, dst string) error {
 	for i, c := range name {
 		binary.LittleEndian.PutUint16(buf[nameOffset+2*i:], c)
 	}
-	err = windows.SetFileInformationByHandle(windows.Handle(f.Fd()), windows.FileRenameInfoEx, &buf[0], uint32(len(buf)))
+	h := windows.Handle(f.Fd())
+	err = windows.SetFileInformationByHandle(h, windows.FileRenameInfoEx, &buf[0], uint32(len(buf)))
+	if errors.Is(err, windows.ERROR_INVALID_PARAMETER) || errors.Is(err, windows.ERROR_NOT_SUPPORTED) || errors.Is(err, windows.ERROR_INVALID_FUNCTION) {
+		// Before Windows 10 1809 (and under Wine) there is no
+		// FileRenameInfoEx: the plain class takes ReplaceIfExists as a
+		// BOOLEAN in the same place, and replaces a target whose handles
+		// all share delete access where the file system allows it.
+		binary.LittleEndian.PutUint32(buf[0:], 1)
+		err = windows.SetFileInformationByHandle(h, windows.FileRenameInfo, &buf[0], uint32(len(buf)))
+	}
 	if err != nil {
 		return &os.LinkError{Op: "rename", Old: f.Name(), New: dst, Err: err}
 	}

@@ -47,12 +47,14 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 		w.inspect(k.state, k.id+".json") // grace, then quarantine
 		return
 	default:
+		// The disk is full or failing, or the platform refuses an
+		// operation: wait before this job is tried again, and before any
+		// other, so that a lasting error is no busy loop.
 		w.log.Error("claim", "job", k.id, "err", err)
-		if spool.IsTemporary(err) {
-			w.pause(ctx, retryIOEvery) // the disk is full or failing: no busy loop
-		} else {
-			w.drop(k)
-		}
+		w.mu.Lock()
+		w.idx.postpone(k, time.Now().Add(claimRetry))
+		w.mu.Unlock()
+		w.pause(ctx, retryIOEvery)
 		return
 	}
 	w.drop(k)
