@@ -130,6 +130,23 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 	return l, nil
 }
 
+// errLocked says that another process holds a job file's lock.
+var errLocked = errors.New("locked by another process")
+
+// openLocked opens an existing job file for reading (never following a
+// symlink or blocking on a FIFO) and locks it.
+func openLocked(path string) (*os.File, error) {
+	f, _, err := openEntry(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := tryLock(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // takeErr maps errors from opening a job file to take it.
 func (s *Spool) takeErr(id string, err error) error {
 	switch {

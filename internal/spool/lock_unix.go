@@ -10,9 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// errLocked says that another process holds the lock.
-var errLocked = errors.New("locked by another process")
-
 // tryLock takes an exclusive lock on the open file f without waiting. The
 // lock belongs to the file's inode, follows it through renames, and is
 // released by the kernel when the process dies: a job file's lock is how a
@@ -23,20 +20,6 @@ func tryLock(f *os.File) error {
 		return errLocked
 	}
 	return err
-}
-
-// openLocked opens an existing job file for reading, without following a
-// symlink or blocking on a FIFO, and locks it.
-func openLocked(path string) (*os.File, error) {
-	f, _, err := openEntry(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := tryLock(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
 }
 
 // createExcl creates a new file that can be renamed while open.

@@ -9,9 +9,6 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// errLocked says that another process holds the lock.
-var errLocked = errors.New("locked by another process")
-
 // tryLock takes an exclusive lock on the open file f without waiting. It
 // locks one byte far beyond the end of the file, so that readers of the
 // contents are not blocked; Windows releases it when the process dies.
@@ -24,20 +21,6 @@ func tryLock(f *os.File) error {
 		return errLocked
 	}
 	return err
-}
-
-// openLocked opens an existing job file for reading, shared so that it can
-// still be renamed, and locks it.
-func openLocked(path string) (*os.File, error) {
-	f, _, err := openEntry(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := tryLock(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
 }
 
 // createExcl creates a new file that can be renamed while open.
