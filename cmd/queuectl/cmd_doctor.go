@@ -42,7 +42,18 @@ func (a *app) runDoctor(repair bool) error {
 		return err
 	}
 	left := 0
-	orphans := false
+	// Orphans first: putting one back kills what is left of its run, which
+	// only the dead worker's heartbeat names, so heartbeats must still be
+	// there (the stale-worker repair removes them).
+	if repair {
+		for _, f := range findings {
+			if f.Kind == "orphan" {
+				n := worker.RecoverOrphans(s, cfg.MaxRetries, slog.New(slog.NewTextHandler(io.Discard, nil)))
+				fmt.Fprintf(a.stdout, "put back %d orphan(s) before the other repairs\n", n)
+				break
+			}
+		}
+	}
 	for _, f := range findings {
 		fmt.Fprintf(a.stdout, "%s: %s\n", oneLine(f.Path), oneLine(f.Msg))
 		if !repair || f.Fix == "" {
@@ -50,7 +61,7 @@ func (a *app) runDoctor(repair bool) error {
 			continue
 		}
 		if f.Kind == "orphan" {
-			orphans = true // all at once below, after killing what is left of their runs
+			fmt.Fprintf(a.stdout, "  repaired: %s\n", f.Fix)
 			continue
 		}
 		if err := s.Repair(f); err != nil {
@@ -59,10 +70,6 @@ func (a *app) runDoctor(repair bool) error {
 			continue
 		}
 		fmt.Fprintf(a.stdout, "  repaired: %s\n", f.Fix)
-	}
-	if orphans {
-		n := worker.RecoverOrphans(s, cfg.MaxRetries, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		fmt.Fprintf(a.stdout, "  repaired: %d orphan(s) put back\n", n)
 	}
 	switch {
 	case len(findings) == 0:

@@ -243,6 +243,7 @@ func (a *app) runBatch(cmd *cobra.Command, from string, args []string) error {
 	now := s.Now().UTC()
 	var jobs []*job.Job
 	var lines []int
+	given := map[string]bool{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), job.MaxSize+1)
 	for n := 1; sc.Scan(); n++ {
@@ -255,8 +256,12 @@ func (a *app) runBatch(cmd *cobra.Command, from string, args []string) error {
 			return fmt.Errorf("line %d: %w; nothing was enqueued", n, err)
 		}
 		if j.ID == "" {
-			j.ID = job.NewID(now)
+			// Fresh ids of one batch share their time: draw again on the
+			// rare collision of their random parts.
+			for j.ID = job.NewID(now); given[j.ID]; j.ID = job.NewID(now) {
+			}
 		}
+		given[j.ID] = true
 		if j.MaxRetries == nil {
 			j.MaxRetries = &cfg.MaxRetries
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/queuectl/queuectl/internal/job"
 )
@@ -92,9 +93,12 @@ func (s *Spool) EnqueueBatch(jobs []*job.Job) error {
 		if err := publish(tmps[i], s.path(Pending, j.ID)); err != nil {
 			// Only a file dropped by another tool meanwhile, or an I/O
 			// error, gets here: take back what was published and is
-			// still pending.
+			// still pending; a job a worker has already claimed stays.
+			var kept []string
 			for k := range i {
-				_ = publish(s.path(Pending, jobs[k].ID), tmps[k])
+				if perr := publish(s.path(Pending, jobs[k].ID), tmps[k]); perr != nil {
+					kept = append(kept, jobs[k].ID)
+				}
 			}
 			unlock()
 			cleanup()
@@ -102,13 +106,19 @@ func (s *Spool) EnqueueBatch(jobs []*job.Job) error {
 			if errors.Is(err, fs.ErrExist) {
 				err = fmt.Errorf("enqueue %s: %w (it is pending)", j.ID, ErrExists)
 			}
+			if len(kept) > 0 {
+				// Not a BatchError: the batch is not all-or-nothing any more.
+				return fmt.Errorf("%v; %d job(s) of the batch were already taken by workers and stay queued: %s", err, len(kept), strings.Join(kept, " "))
+			}
 			return &BatchError{i, err}
 		}
 	}
 	unlock()
 	crashPoint("enqueue/published")
 	if err := syncDir(s.dir(Pending)); err != nil {
-		return fmt.Errorf("enqueue batch: %w; the jobs may or may not be queued: check with queuectl list", err)
+		// The jobs are visible but may not survive a crash, and workers
+		// may have started them: this is no "nothing changed" (not %w).
+		return fmt.Errorf("enqueue batch: flushing pending/: %v; the jobs are queued but may not survive a crash: check with queuectl list", err)
 	}
 	return nil
 }

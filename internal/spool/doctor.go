@@ -7,7 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/queuectl/queuectl/internal/job"
 )
 
 // StaleTemp is how old a file in tmp/ must be before Check calls it stale:
@@ -58,6 +61,12 @@ func (s *Spool) Check() ([]Finding, error) {
 		for _, e := range entries {
 			p := string(st) + "/" + e.Name
 			if e.Err != nil {
+				if !invalid(e.Err) || st == Processing || s.young(st, e.Name) {
+					// An I/O error is no verdict on the file; a file in
+					// processing/ may be a live worker's; a young one may
+					// still be being written.
+					continue
+				}
 				out = append(out, Finding{Kind: "invalid", Path: p, Msg: "not a valid job: " + e.Err.Error(), Fix: "move it to rejected/ with its reason"})
 				continue
 			}
@@ -108,6 +117,21 @@ func (s *Spool) Check() ([]Finding, error) {
 		}
 	}
 	return out, nil
+}
+
+// invalid reports whether err says a file is not a job, as opposed to a
+// failure to read it.
+func invalid(err error) bool {
+	var fe *job.FieldError
+	return errors.As(err, &fe) || errors.Is(err, job.ErrTooLarge) || errors.Is(err, ErrNotRegular) || errors.Is(err, job.ErrBadID) ||
+		strings.Contains(err.Error(), "does not end in .json")
+}
+
+// young reports whether an entry changed within the grace period that a
+// file still being written gets.
+func (s *Spool) young(st State, name string) bool {
+	fi, err := os.Lstat(filepath.Join(s.dir(st), name))
+	return err == nil && s.Now().Sub(fi.ModTime()) < 2*time.Second
 }
 
 // Repair fixes a finding if that is safe; it never deletes a job. Orphans

@@ -10,6 +10,9 @@ import (
 	"syscall"
 )
 
+// oNoFollow makes an open fail on a symlink.
+const oNoFollow = syscall.O_NOFOLLOW
+
 // openEntry opens path for reading only if it is a regular file: anything
 // else (symlink, FIFO, socket, device, directory) is refused before it is
 // opened, so that opening has no side effect. The open itself refuses to

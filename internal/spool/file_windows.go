@@ -9,6 +9,10 @@ import (
 	"golang.org/x/sys/windows"
 )
 
+// oNoFollow is not needed on Windows, where creating symlinks takes a
+// privilege.
+const oNoFollow = 0
+
 // openEntry opens path for reading without following a reparse point
 // (symlink or junction) and so that it can still be renamed, if it is a
 // regular file. It returns the open file's information.

@@ -17,7 +17,7 @@ import (
 // by no one else; a group-shared spool may instead belong to one of this
 // user's groups and be writable by that group, never by others.
 func (s *Spool) CheckPrivate() error {
-	dirs := []string{s.root, filepath.Join(s.root, dirTmp), filepath.Join(s.root, dirWorkers)}
+	dirs := []string{s.root, filepath.Join(s.root, dirTmp), filepath.Join(s.root, dirWorkers), filepath.Join(s.root, dirLogs)}
 	for _, st := range append(States, Rejected) {
 		dirs = append(dirs, s.dir(st))
 	}

@@ -180,7 +180,9 @@ func (s *Spool) OpenLog(id string) (*os.File, error) {
 	if err := job.CheckID(id); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(s.LogPath(id), os.O_RDWR|os.O_CREATE|os.O_APPEND, s.fileMode())
+	// Never through a symlink: it could point the output at any file the
+	// worker's user can write.
+	f, err := os.OpenFile(s.LogPath(id), os.O_RDWR|os.O_CREATE|os.O_APPEND|oNoFollow, s.fileMode())
 	if err == nil && s.group {
 		err = f.Chmod(s.fileMode())
 	}
