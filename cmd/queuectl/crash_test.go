@@ -124,14 +124,25 @@ func newCrashEnv(t *testing.T, bin string) *crashEnv {
 }
 
 // runErr runs queuectl, killed at crashAt if that is not "", and returns
-// its error; a worker that is not killed is stopped after 5 s.
+// its error; a worker that is not killed is stopped after 5 s. When crashAt
+// is set, the process must have died there (its mark file says so), not
+// of the 5 s limit.
 func (c *crashEnv) runErr(crashAt string, args ...string) error {
+	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.bin, append([]string{"--spool", c.s.Root()}, args...)...)
 	cmd.Dir = c.dir
-	cmd.Env = append(os.Environ(), "QUEUECTL_CONFIG=", "QUEUECTL_CRASH_AT="+crashAt)
-	return cmd.Run()
+	mark := filepath.Join(c.dir, "crash-mark")
+	os.Remove(mark)
+	cmd.Env = append(os.Environ(), "QUEUECTL_CONFIG=", "QUEUECTL_CRASH_AT="+crashAt, "QUEUECTL_CRASH_MARK="+mark)
+	err := cmd.Run()
+	if crashAt != "" {
+		if got, _ := os.ReadFile(mark); string(got) != crashAt {
+			c.t.Fatalf("queuectl %v did not crash at %s (mark %q, %v)", args, crashAt, got, err)
+		}
+	}
+	return err
 }
 
 func (c *crashEnv) run(crashAt string, args ...string) {

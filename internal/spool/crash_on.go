@@ -11,7 +11,8 @@ import (
 )
 
 // With the crashpoints tag, QUEUECTL_CRASH_AT=POINT[#N] kills the process
-// with SIGKILL the N-th time (default: the first) it reaches POINT.
+// with SIGKILL the N-th time (default: the first) it reaches POINT, after
+// writing POINT[#N] to the file $QUEUECTL_CRASH_MARK if that is set.
 func init() {
 	at := os.Getenv("QUEUECTL_CRASH_AT")
 	if at == "" {
@@ -33,6 +34,11 @@ func init() {
 		hit := seen == n
 		mu.Unlock()
 		if hit {
+			// Say where it happened, so a test can tell this crash from
+			// any other death.
+			if mark := os.Getenv("QUEUECTL_CRASH_MARK"); mark != "" {
+				_ = os.WriteFile(mark, []byte(at), 0o600)
+			}
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			select {} // the signal is on its way
 		}
