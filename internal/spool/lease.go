@@ -253,7 +253,11 @@ func (l *Lease) move(to State) error {
 	// No fsync of processing/ here: if a crash undoes this rename, the
 	// attempt record is still there and recovery runs the job again
 	// (at-least-once). The fsync of the destination after the move makes
-	// the outcome durable.
+	// the outcome durable; on file systems that commit metadata in order
+	// (the ext4 and XFS journals) it also makes this rename durable. On
+	// others a power cut can leave the old record in processing/ beside
+	// the moved job: recovery then finds the id taken and quarantines the
+	// stale copy, and nothing is lost.
 	if err := l.rewrite(false); err != nil {
 		return fmt.Errorf("%s %s: %w", to, l.Job.ID, err)
 	}
