@@ -81,14 +81,19 @@ func (e *env) enqueue(j *job.Job) {
 	}
 }
 
-// waitFor polls until cond holds; the deadline is generous, it only stops a
+// waitFor polls until cond holds; the deadline is generous (a busy 2-core
+// machine running the whole suite under -race is slow): it only stops a
 // hung test.
 func (e *env) waitFor(what string, cond func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out waiting for %s", what)
+			counts := map[spool.State]int{}
+			for _, st := range append(spool.States, spool.Rejected) {
+				counts[st] = e.count(st)
+			}
+			e.t.Fatalf("timed out waiting for %s; jobs by state: %v", what, counts)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
