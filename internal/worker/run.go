@@ -63,21 +63,30 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	w.setState("busy", j.ID, 0)
 	_ = w.beat(reg)
 	out := w.execute(ctx, reg, j)
-	w.setState("idle", "", 0)
 	// The outcome is recorded (two fsyncs) while the worker claims and
 	// starts its next job: the two flushes overlap and the file system can
 	// commit them together. Safe because the finished job stays leased
 	// until its outcome is durable: a crash meanwhile makes recovery run it
 	// again (at-least-once), never lose it. One outcome at a time is in
-	// flight.
+	// flight. Until the next job starts, the heartbeat keeps naming this
+	// one (and its process group), so that a recoverer can kill what it
+	// left running if the worker dies before the outcome is recorded.
 	w.finishing.Wait()
 	w.finishing.Add(1)
 	go func() {
 		defer w.finishing.Done()
 		w.finish(ctx, lease, out)
+		w.mu.Lock()
+		still := w.job == j.ID
+		if still {
+			w.state, w.job, w.jobPID = "idle", "", 0
+		}
+		w.mu.Unlock()
+		if still {
+			_ = w.beat(reg)
+		}
 		w.signal()
 	}()
-	_ = w.beat(reg)
 }
 
 func (w *Worker) drop(k key) {
