@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -81,6 +82,9 @@ to run again). Returns when all are gone; nothing is left in processing/.`,
 	return cmd
 }
 
+// workerMemoryLimit is the soft memory limit of a worker process.
+const workerMemoryLimit = 40 << 20
+
 var badIDChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // newWorkerID returns a fresh worker id: host, pid and a random suffix.
@@ -112,6 +116,12 @@ func (a *app) runForeground(count int, ids []string) error {
 	}
 	if path, err = filepath.Abs(path); err != nil {
 		return err
+	}
+	// A worker holds little: an index entry per claimable job (about 150
+	// bytes). A soft memory limit keeps the garbage of reading many job
+	// files from doubling its footprint; $GOMEMLIMIT overrides it.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(workerMemoryLimit)
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
