@@ -514,3 +514,30 @@ func TestGroupShared(t *testing.T) {
 		t.Fatal("a world-writable shared spool was accepted")
 	}
 }
+
+func TestEnqueueBatch(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	write(t, s.Path(Done, "taken"), `{"command": "true"}`)
+	jobs := []*job.Job{{ID: "a", Command: "true"}, {ID: "taken", Command: "true"}, {ID: "c", Command: "true"}}
+	err := s.EnqueueBatch(jobs)
+	var be *BatchError
+	if !errors.As(err, &be) || be.Index != 1 || !errors.Is(err, ErrExists) {
+		t.Fatalf("batch with a taken id: %v", err)
+	}
+	if n, _ := s.Count(Pending); n != 0 {
+		t.Fatalf("%d jobs enqueued by a failed batch", n)
+	}
+	assertEmpty(t, filepath.Join(s.Root(), "tmp"))
+	jobs = []*job.Job{{ID: "a", Command: "true"}, {ID: "b", Command: "echo b", Priority: 3}}
+	if err := s.EnqueueBatch(jobs); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := s.Read(Pending, "b"); err != nil || j.Priority != 3 || j.State != "pending" {
+		t.Fatalf("batch job b: %+v, %v", j, err)
+	}
+	if err := s.EnqueueBatch([]*job.Job{{ID: "x", Command: "true"}, {ID: "x", Command: "true"}}); !errors.As(err, &be) || be.Index != 1 {
+		t.Fatalf("an id twice in one batch: %v", err)
+	}
+	assertEmpty(t, filepath.Join(s.Root(), "tmp"))
+}
