@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,6 +121,7 @@ type summary struct {
 	lost, unexpected, dups, dupsFault int
 	leftovers                         int // jobs left in processing/
 	tmpFiles                          int // temporary files left by killed writers
+	torn                              int // history lines with bytes of a killed probe
 	recovery                          []time.Duration
 	elapsed                           time.Duration
 	problems                          []string
@@ -141,6 +143,7 @@ func (s *summary) add(o summary) {
 	s.dupsFault += o.dupsFault
 	s.leftovers += o.leftovers
 	s.tmpFiles += o.tmpFiles
+	s.torn += o.torn
 }
 
 func (s *summary) counts() string {
@@ -150,8 +153,8 @@ func (s *summary) counts() string {
 		slices.Sort(r)
 		rec = fmt.Sprintf("recovery median %.2fs max %.2fs (n=%d)", r[len(r)/2].Seconds(), r[len(r)-1].Seconds(), len(r))
 	}
-	return fmt.Sprintf("jobs %d acked %d done %d dead %d kills %d lost %d unexpected %d duplicates %d (%d after a fault) left in processing %d, temp files left %d, %s",
-		s.jobs, s.acked, s.done, s.dead, s.kills, s.lost, s.unexpected, s.dups, s.dupsFault, s.leftovers, s.tmpFiles, rec)
+	return fmt.Sprintf("jobs %d acked %d done %d dead %d kills %d lost %d unexpected %d duplicates %d (%d after a fault) left in processing %d, temp files left %d, torn probe records %d, %s",
+		s.jobs, s.acked, s.done, s.dead, s.kills, s.lost, s.unexpected, s.dups, s.dupsFault, s.leftovers, s.tmpFiles, s.torn, rec)
 }
 
 func (s *summary) line() string {
@@ -304,6 +307,9 @@ func runSeed(work, bin string, seed uint64) summary {
 	return res
 }
 
+// record matches one history record, at the end of a line.
+var record = regexp.MustCompile(`(start|end) (\S+) (\d+) (\S+) (\d+)(?: (\d+))?$`)
+
 // run is one start record of the history, and whether it ended.
 type run struct {
 	attempt int
@@ -321,18 +327,24 @@ func check(res *summary, s *spool.Spool, history string, acked map[string]bool, 
 	if f != nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) < 5 {
-				res.problems = append(res.problems, "torn history record: "+sc.Text())
+			// A probe killed in the middle of its echo (its worker died)
+			// can leave a few bytes without a newline, which glue onto the
+			// next record: find the record at the end of the line.
+			m := record.FindStringSubmatch(sc.Text())
+			if m == nil {
+				res.torn++
 				continue
 			}
-			id, worker := fields[1], fields[3]
-			attempt, _ := strconv.Atoi(fields[2])
-			switch fields[0] {
+			if m[0] != sc.Text() {
+				res.torn++
+			}
+			kind, id, worker := m[1], m[2], m[4]
+			attempt, _ := strconv.Atoi(m[3])
+			switch kind {
 			case "start":
 				var at time.Time
-				if len(fields) >= 6 {
-					ns, _ := strconv.ParseInt(fields[5], 10, 64)
+				if m[6] != "" {
+					ns, _ := strconv.ParseInt(m[6], 10, 64)
 					at = time.Unix(0, ns)
 				}
 				runs[id] = append(runs[id], &run{attempt: attempt, worker: worker, at: at})
