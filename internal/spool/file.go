@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -12,6 +13,11 @@ import (
 	"github.com/queuectl/queuectl/internal/durable"
 	"github.com/queuectl/queuectl/internal/job"
 )
+
+// errReplaced says that the file looked at was replaced by another under
+// the same name before it could be opened: it is gone, which callers
+// already handle (it matches fs.ErrNotExist).
+var errReplaced = fmt.Errorf("%w: replaced while it was opened", fs.ErrNotExist)
 
 // ErrNotRegular is wrapped by errors for entries that are not regular files
 // (symlinks, directories, FIFOs, sockets, devices): they are never followed,

@@ -43,9 +43,18 @@ func openRegular(path string, fi fs.FileInfo) (*os.File, fs.FileInfo, error) {
 	}
 	f := os.NewFile(uintptr(fd), path)
 	fi2, err := f.Stat()
-	if err != nil || !fi2.Mode().IsRegular() || fi != nil && !os.SameFile(fi, fi2) {
+	switch {
+	case err != nil:
 		f.Close()
-		return nil, nil, fmt.Errorf("%w: changed while it was opened", ErrNotRegular)
+		return nil, nil, err
+	case !fi2.Mode().IsRegular():
+		f.Close()
+		return nil, nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi2.Mode()))
+	case fi != nil && !os.SameFile(fi, fi2):
+		// Another regular file took the name (a job rewritten by an atomic
+		// rename): the one looked at is gone, nothing is wrong.
+		f.Close()
+		return nil, nil, errReplaced
 	}
 	return f, fi2, nil
 }

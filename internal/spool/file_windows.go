@@ -40,9 +40,13 @@ func openRegular(path string, fi fs.FileInfo) (*os.File, fs.FileInfo, error) {
 	// The handle was opened without following a reparse point: it is the
 	// entry itself, so its own information decides.
 	fi2, err := f.Stat()
-	if err != nil || !fi2.Mode().IsRegular() {
+	if err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("%w: changed while it was opened", ErrNotRegular)
+		return nil, nil, err
+	}
+	if !fi2.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi2.Mode()))
 	}
 	return f, fi2, nil
 }

@@ -172,7 +172,14 @@ func TestRacingRecoverers(t *testing.T) {
 	}
 	e.start(4)
 	rwg.Wait()
-	e.waitFor("all done", func() bool { return e.count(spool.Done) == n })
+	e.waitFor("all finished", func() bool {
+		return e.count(spool.Done)+e.count(spool.Dead)+e.count(spool.Rejected) == n
+	})
+	if rejected, _ := e.s.List(spool.Rejected); len(rejected) > 0 {
+		for _, r := range rejected {
+			t.Errorf("rejected/%s: %v", r.Name, r.Err)
+		}
+	}
 	close(stop)
 	wg.Wait()
 	for _, v := range violations {
