@@ -133,25 +133,18 @@ func (s *Spool) Workers(clean bool) ([]WorkerInfo, error) {
 		}
 		seen[id] = true
 		w := WorkerInfo{Heartbeat: Heartbeat{ID: id}}
-		if data, err := readEntry(s.workerPath(id, ".json")); err == nil {
-			_ = json.Unmarshal(data, &w.Heartbeat)
+		if hb, err := s.ReadHeartbeat(id); err == nil {
+			w.Heartbeat = hb
 			w.ID = id
 		}
-		l := flock.New(s.workerPath(id, ".lock"))
-		locked, err := l.TryLock()
-		switch {
-		case err != nil:
-			w.Alive = true // cannot tell: assume it lives
-		case locked:
-			if clean {
-				os.Remove(s.workerPath(id, ".json"))
-				os.Remove(s.workerPath(id, ".stop"))
-				os.Remove(s.workerPath(id, ".lock"))
-			}
-			l.Close()
-		default:
-			w.Alive = true
+		alive, release := s.probeLock(id)
+		w.Alive = alive
+		if !alive && clean {
+			os.Remove(s.workerPath(id, ".json"))
+			os.Remove(s.workerPath(id, ".stop"))
+			os.Remove(s.workerPath(id, ".lock"))
 		}
+		release()
 		out = append(out, w)
 	}
 	slices.SortFunc(out, func(a, b WorkerInfo) int { return strings.Compare(a.ID, b.ID) })
@@ -163,16 +156,21 @@ func (s *Spool) WorkerAlive(id string) bool {
 	if _, err := os.Lstat(s.workerPath(id, ".lock")); err != nil {
 		return false
 	}
+	alive, release := s.probeLock(id)
+	release()
+	return alive
+}
+
+// probeLock tries worker id's lock: alive is true if another process holds
+// it (or it cannot be tried). When the lock was free it stays taken until
+// release is called, so that a dead worker's files can be removed safely.
+func (s *Spool) probeLock(id string) (alive bool, release func()) {
 	l := flock.New(s.workerPath(id, ".lock"))
 	locked, err := l.TryLock()
-	if err != nil {
-		return true
+	if err != nil || !locked {
+		return true, func() {}
 	}
-	if locked {
-		l.Close()
-		return false
-	}
-	return true
+	return false, func() { l.Close() }
 }
 
 // OpenLog opens the log of job id for appending.
