@@ -60,8 +60,9 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	w.drop(k)
 	j := lease.Job
 	w.log.Info("claimed", "job", j.ID, "from", k.state, "to", spool.Processing, "attempt", j.Attempts)
+	// The heartbeat is written once the command has started (with its
+	// process group), not also here: one file write less before each job.
 	w.setState("busy", j.ID, 0)
-	_ = w.beat(reg)
 	out := w.execute(ctx, reg, j)
 	// The outcome is recorded (two fsyncs) while the worker claims and
 	// starts its next job: the two flushes overlap and the file system can
