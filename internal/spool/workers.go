@@ -2,9 +2,7 @@ package spool
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -190,19 +188,6 @@ func (s *Spool) OpenLog(id string) (*os.File, error) {
 // LogPath returns the log file of job id.
 func (s *Spool) LogPath(id string) string {
 	return filepath.Join(s.root, dirLogs, id+".log")
-}
-
-// ErrNoLog is returned for a job that has no log yet.
-var ErrNoLog = errors.New("no log yet")
-
-// StatLog reports whether job id has a log.
-func (s *Spool) StatLog(id string) error {
-	if _, err := os.Stat(s.LogPath(id)); errors.Is(err, fs.ErrNotExist) {
-		return ErrNoLog
-	} else if err != nil {
-		return err
-	}
-	return nil
 }
 
 // ReadHeartbeat returns the last heartbeat of worker id.
