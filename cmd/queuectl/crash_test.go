@@ -54,23 +54,29 @@ func TestCrashPoints(t *testing.T) {
 		}
 	})
 
-	// The n-th time a worker reaches a point: the first rewrite records
-	// the attempt, the second the outcome.
+	// The n-th time a worker reaches a point. A short job's file is
+	// rewritten once, with its outcome; a job that runs longer than
+	// recordAfter gets its attempt written first.
 	worker := []string{
-		"claim/locked", "claim/renamed",
-		"temp/written#1", "temp/synced#1", "rewrite/renamed#1", "rewrite/dir-synced#1",
-		"temp/written#2", "temp/synced#2", "rewrite/renamed#2",
+		"claim/locked", "claim/marked", "claim/renamed", "claim/synced",
+		"temp/written#1", "temp/synced#1", "rewrite/renamed#1",
 		"move/recorded#1", "move/published#1", "move/done#1",
+	}
+	recorded := []string{
+		"temp/written#1", "temp/synced#1", "rewrite/renamed#1",
+		"temp/written#2", "rewrite/renamed#2", "move/published#1",
 	}
 	for _, tc := range []struct {
 		name, command string
+		points        []string
 		want          spool.State
 	}{
-		{"complete", "echo ok", spool.Done},
-		{"fail", "exit 3", spool.Dead},
+		{"complete", "echo ok", worker, spool.Done},
+		{"fail", "exit 3", worker, spool.Dead},
+		{"record", "sleep 0.4; echo ok", recorded, spool.Done},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, point := range worker {
+			for _, point := range tc.points {
 				t.Run(strings.NewReplacer("/", "-", "#", "-").Replace(point), func(t *testing.T) {
 					t.Parallel()
 					c := newCrashEnv(t, bin)
@@ -92,7 +98,7 @@ func TestCrashPoints(t *testing.T) {
 				t.Parallel()
 				c := newCrashEnv(t, bin)
 				c.run("", "enqueue", "--id", "j", "--command", "echo ok")
-				if err := c.runErr("rewrite/dir-synced#1", "worker", "start", "--foreground"); err == nil {
+				if err := c.runErr("claim/synced", "worker", "start", "--foreground"); err == nil {
 					t.Fatal("the first worker was not killed")
 				}
 				if err := c.runErr(point, "worker", "start", "--foreground"); err == nil {

@@ -1,11 +1,13 @@
 package spool
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/queuectl/queuectl/internal/job"
@@ -52,21 +54,34 @@ func (e *InvalidError) Unwrap() error { return e.Reason }
 type Lease struct {
 	s   *Spool
 	Job *job.Job
-	f   *os.File // locked handle of the file now at processing/<id>.json
+
+	mu       sync.Mutex // the file is rewritten by one method at a time
+	f        *os.File   // locked handle of the file now at processing/<id>.json
+	recorded bool       // the file holds the attempt, not only the claim's mark
 }
 
 // Claim takes job id out of state from (pending or failed) into processing/
-// for worker, and durably records the new attempt (attempts + 1, started_at,
-// worker) before returning. Of any number of processes claiming one job,
-// exactly one succeeds; the others get ErrGone or ErrBusy.
+// for worker, and makes the new attempt durable before returning. Of any
+// number of processes claiming one job, exactly one succeeds; the others
+// get ErrGone or ErrBusy.
 //
 // Order: the file is opened and locked where it is, checked to still be
 // the file at that name (so a lock on a file that moved on is useless),
-// parsed and checked for due time, then moved by a rename that never
-// overwrites. The rename needs no fsync of its own: a crash that undoes it
-// leaves the job where it was, unclaimed and unrun. The attempt record is
-// then written as a new locked file renamed over the claimed one, and the
-// directory is fsynced, so the attempt is counted before the command runs.
+// parsed and checked for due time. It is then marked as claimed (its write
+// permission goes, see markClaimed), moved by a rename that never
+// overwrites, and processing/ is fsynced. That fsync is the only flush
+// before the command runs, and it is what counts the attempt: a file in
+// processing/ with the mark stands for "attempts in the file, plus the run
+// that started", which is how Recover and List read it. The mark is made
+// before the rename, so journaling file systems, which commit metadata in
+// order (ext4, XFS), persist it with the rename or earlier. A crash before
+// the fsync may undo the rename, and with it the claim: the job is then
+// where it was, its run not started.
+//
+// The attempt is written into the file (attempts + 1, started_at, worker)
+// only by Record, which the worker calls once a run lasts, or by the
+// outcome: a short job's file is rewritten once, not twice. Where there is
+// no mark (Windows), the attempt is written and flushed before returning.
 func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 	src := s.path(from, id)
 	f, err := openLocked(src)
@@ -83,7 +98,7 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 	if err := samePath(f, src); err != nil {
 		return nil, err
 	}
-	j, err := readJob(f, id)
+	j, fi, err := readJob(f, id)
 	if err != nil {
 		return nil, &InvalidError{Name: id + ".json", Reason: err}
 	}
@@ -101,8 +116,16 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 			return nil, &DuplicateError{ID: id, Is: st}
 		}
 	}
+	marked, err := markClaimed(f, fi)
+	if err != nil {
+		return nil, fmt.Errorf("claim %s: %w", id, err)
+	}
+	crashPoint("claim/marked")
 	dst := s.path(Processing, id)
 	if err := publish(src, dst); err != nil {
+		if marked {
+			unmarkClaimed(f, fi)
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrGone
 		}
@@ -117,17 +140,45 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 	j.Worker = worker
 	j.State = string(Processing)
 	l := &Lease{s: s, Job: j, f: f}
-	if err := l.rewrite(true); err != nil {
-		// The attempt could not be recorded: put the job back. (If the
-		// record was written but not flushed, the count stays raised.)
+	if marked {
+		err = syncDir(s.dir(Processing))
+	} else {
+		l.recorded = true
+		err = l.rewrite(true)
+	}
+	if err != nil {
+		// The attempt could not be made durable: put the job back. (If
+		// the record was written but not flushed, the count stays raised.)
 		if uerr := s.moveBack(dst, src); uerr != nil {
 			err = errors.Join(err, uerr)
+		} else if marked && l.f == f {
+			unmarkClaimed(f, fi)
 		}
 		l.Release() // rewrite may have swapped in a new locked file
 		return nil, fmt.Errorf("claim %s: %w", id, err)
 	}
+	crashPoint("claim/synced")
 	ok = true
 	return l, nil
+}
+
+// Record writes the running attempt into the leased file (attempts,
+// started_at, worker), for those who read processing/ with other tools;
+// queuectl itself reads the claim's mark the same way. It does nothing once
+// the attempt or the outcome is written. The new contents are fsynced
+// before they replace the file, and processing/ is not: if a crash undoes
+// the rename, the marked file is still there and says the same.
+func (l *Lease) Record() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.recorded || l.f == nil {
+		return nil
+	}
+	if err := l.rewrite(false); err != nil {
+		return fmt.Errorf("record the attempt of %s: %w", l.Job.ID, err)
+	}
+	l.recorded = true
+	return nil
 }
 
 // errLocked says that another process holds a job file's lock.
@@ -173,27 +224,28 @@ func samePath(f *os.File, path string) error {
 	return nil
 }
 
-// readJob reads and parses the job in the open file f.
-func readJob(f *os.File, id string) (*job.Job, error) {
+// readJob reads and parses the job in the open file f, and returns the
+// file's information too.
+func readJob(f *os.File, id string) (*job.Job, fs.FileInfo, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
+		return nil, nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
 	}
 	if fi.Size() > job.MaxSize {
-		return nil, job.ErrTooLarge
+		return nil, nil, job.ErrTooLarge
 	}
 	data, err := io.ReadAll(io.NewSectionReader(f, 0, job.MaxSize+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	j, err := job.Parse(data, id)
 	if err == nil && j.CreatedAt.IsZero() {
 		j.CreatedAt = fi.ModTime().UTC() // as in readName
 	}
-	return j, err
+	return j, fi, err
 }
 
 // moveBack returns a file from processing/ to where it was, under the
@@ -246,7 +298,10 @@ func (l *Lease) rewrite(durable bool) error {
 // no recoverer takes it), then one rename moves it. A crash in between
 // leaves the job in processing/ with its outcome written, and recovery
 // counts that attempt as interrupted: at-least-once, never lost.
+//
+// The caller holds l.mu.
 func (l *Lease) move(to State) error {
+	l.recorded = true // from now on the file is rewritten only by move
 	now := l.s.now()
 	l.Job.UpdatedAt = now
 	l.Job.State = string(to)
@@ -276,12 +331,14 @@ func (l *Lease) move(to State) error {
 		return fmt.Errorf("%s %s: %w", to, l.Job.ID, err)
 	}
 	crashPoint("move/done")
-	l.Release()
+	l.release()
 	return nil
 }
 
 // Complete records a successful run and moves the job to done/.
 func (l *Lease) Complete(output string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	zero := 0
 	l.Job.ExitCode = &zero
 	l.Job.Output = output
@@ -293,6 +350,8 @@ func (l *Lease) Complete(output string) error {
 // Fail records a failed run. With retries left the job goes to failed/, due
 // again after delay; otherwise to dead/. It returns the state reached.
 func (l *Lease) Fail(msg string, exitCode *int, maxRetries int, delay time.Duration) (State, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	now := l.s.now()
 	l.Job.LastError = msg
 	l.Job.ExitCode = exitCode
@@ -310,6 +369,8 @@ func (l *Lease) Fail(msg string, exitCode *int, maxRetries int, delay time.Durat
 // Requeue puts an interrupted job back in pending/ to run again at once, or
 // in dead/ if the interrupted run was its last. It returns the state reached.
 func (l *Lease) Requeue(msg string, maxRetries int) (State, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	to := requeueState(l.Job, maxRetries)
 	l.Job.LastError = msg
 	l.Job.FinishedAt = l.s.now()
@@ -327,6 +388,12 @@ func requeueState(j *job.Job, maxRetries int) State {
 // Release drops the lease's lock without moving the job; a recoverer will
 // put it back. For the end of a completed move, and for tests.
 func (l *Lease) Release() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.release()
+}
+
+func (l *Lease) release() {
 	if l.f != nil {
 		l.f.Close()
 		l.f = nil
@@ -349,26 +416,29 @@ func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
 		f.Close()
 		return nil, "", err
 	}
-	j, err := readJob(f, id)
+	j, fi, err := readJob(f, id)
 	if err != nil {
 		f.Close()
 		return nil, "", &InvalidError{Name: id + ".json", Reason: err}
 	}
 	l := &Lease{s: s, Job: j, f: f}
+	// Claimed, and the run started, but its attempt not written: count
+	// it here.
+	claimed(j, fi)
 	switch to := State(j.State); to {
 	case Done, Failed, Dead:
 		// The outcome was recorded but the owner died before the move
 		// that follows: finish the move rather than run the job again.
-		if err := l.move(to); err != nil {
+		l.mu.Lock()
+		err := l.move(to)
+		l.mu.Unlock()
+		if err != nil {
 			l.Release()
 			return nil, "", err
 		}
 		return j, to, nil
 	}
-	owner := j.Worker
-	if owner == "" {
-		owner = "unknown"
-	}
+	owner := cmp.Or(j.Worker, "unknown")
 	st, err := l.Requeue(fmt.Sprintf("interrupted: worker %s stopped during attempt %d", owner, j.Attempts), maxRetries)
 	if err != nil {
 		l.Release()

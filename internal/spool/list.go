@@ -158,7 +158,22 @@ func (s *Spool) readNameOpen(st State, name string, listedRegular bool) (*job.Jo
 		// ahead of every job with a creation time.
 		j.CreatedAt = fi.ModTime().UTC()
 	}
+	if err == nil && st == Processing {
+		claimed(j, fi)
+	}
 	return j, err
+}
+
+// claimed shows a file in processing/ that carries a claim's mark as what
+// it stands for: the attempt that started, not yet written in the file.
+func claimed(j *job.Job, fi fs.FileInfo) {
+	if marked, at := claimMark(fi); marked {
+		j.Attempts++
+		j.State, j.Worker = string(Processing), ""
+		if !at.IsZero() {
+			j.StartedAt = at
+		}
+	}
 }
 
 // Read returns job id in state st; the error matches ErrNotFound if it is

@@ -63,7 +63,15 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	// The heartbeat is written once the command has started (with its
 	// process group), not also here: one file write less before each job.
 	w.setState("busy", j.ID, 0)
+	// The claim only marked the file; a run that lasts gets its attempt
+	// written in it too, for readers of processing/ (see Lease.Record).
+	record := time.AfterFunc(recordAfter, func() {
+		if err := lease.Record(); err != nil {
+			w.log.Warn("cannot record the attempt yet", "job", j.ID, "err", err)
+		}
+	})
 	out := w.execute(ctx, reg, j)
+	record.Stop()
 	// The outcome is recorded (two fsyncs) while the worker claims and
 	// starts its next job: the two flushes overlap and the file system can
 	// commit them together. Safe because the finished job stays leased
@@ -84,7 +92,7 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 		}
 		w.mu.Unlock()
 		if still {
-			_ = w.beat(reg)
+			w.beatSoon()
 		}
 		w.signal()
 	}()
@@ -139,8 +147,10 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, j *job.Jo
 		fmt.Fprintf(logf, "queuectl: could not start: %v\n", err)
 		return outcome{msg: "could not start: " + err.Error()}
 	}
+	// The heartbeat names the run's process group (see killLeftovers); it
+	// is written by the heartbeat goroutine, off the job's path.
 	w.setState("busy", j.ID, cmd.Process.Pid)
-	_ = w.beat(reg)
+	w.beatSoon()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 

@@ -32,6 +32,7 @@ const (
 	busyRetry       = 50 * time.Millisecond
 	claimRetry      = 10 * time.Second // after a claim failed for another reason
 	retryIOEvery    = time.Second      // when the disk is full or failing
+	recordAfter     = 200 * time.Millisecond
 )
 
 // Options configure a worker.
@@ -63,6 +64,7 @@ type Worker struct {
 	jobPID    int
 	started   time.Time
 	wake      chan struct{}
+	beatNow   chan struct{} // ask the heartbeat goroutine for a write
 	watching  bool
 }
 
@@ -76,7 +78,7 @@ func New(o Options) *Worker {
 	host, _ := os.Hostname()
 	w := &Worker{
 		id: o.ID, s: o.Spool, path: o.ConfigPath, log: o.Log.With("worker", o.ID), host: host,
-		idx: newIndex(), bad: map[key]badFile{}, wake: make(chan struct{}, 1), state: "idle",
+		idx: newIndex(), bad: map[key]badFile{}, wake: make(chan struct{}, 1), beatNow: make(chan struct{}, 1), state: "idle",
 	}
 	w.cfg.Store(o.Config)
 	return w
@@ -120,7 +122,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.recoverOrphans()
 	w.scan()
 	lastScan := time.Now()
-	wg.Go(func() { w.every(bg, heartbeatEvery, func() { _ = w.beat(reg) }) })
+	wg.Go(func() { w.heartbeats(bg, reg) })
 	wg.Go(func() { w.every(bg, recoverEvery, w.recoverOrphans) })
 
 	for {
@@ -164,6 +166,30 @@ func (w *Worker) every(ctx context.Context, d time.Duration, f func()) {
 		case <-t.C:
 			f()
 		}
+	}
+}
+
+// heartbeats writes the heartbeat every heartbeatEvery, and soon after
+// each change of state (beatSoon), until ctx ends. Changes that come
+// faster than a write are written together.
+func (w *Worker) heartbeats(ctx context.Context, reg *spool.Registration) {
+	t := time.NewTicker(heartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-w.beatNow:
+		}
+		_ = w.beat(reg)
+	}
+}
+
+func (w *Worker) beatSoon() {
+	select {
+	case w.beatNow <- struct{}{}:
+	default:
 	}
 }
 
