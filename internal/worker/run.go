@@ -60,8 +60,6 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	w.drop(k)
 	j := lease.Job
 	w.log.Info("claimed", "job", j.ID, "from", k.state, "to", spool.Processing, "attempt", j.Attempts)
-	// The heartbeat is written once the command has started (with its
-	// process group), not also here: one file write less before each job.
 	w.setState("busy", j.ID, 0)
 	// The claim only marked the file; a run that lasts gets its attempt
 	// written in it too, for readers of processing/ (see Lease.Record).
@@ -76,10 +74,9 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	// starts its next job: the two flushes overlap and the file system can
 	// commit them together. Safe because the finished job stays leased
 	// until its outcome is durable: a crash meanwhile makes recovery run it
-	// again (at-least-once), never lose it. One outcome at a time is in
-	// flight. Until the next job starts, the heartbeat keeps naming this
-	// one (and its process group), so that a recoverer can kill what it
-	// left running if the worker dies before the outcome is recorded.
+	// again (at-least-once), never lose it; a recoverer finds what the run
+	// left behind by its environment (killLeftovers). One outcome at a time
+	// is in flight.
 	w.finishing.Wait()
 	w.finishing.Add(1)
 	go func() {
@@ -147,8 +144,8 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, j *job.Jo
 		fmt.Fprintf(logf, "queuectl: could not start: %v\n", err)
 		return outcome{msg: "could not start: " + err.Error()}
 	}
-	// The heartbeat names the run's process group (see killLeftovers); it
-	// is written by the heartbeat goroutine, off the job's path.
+	// The heartbeat goroutine writes the new state soon, off the job's
+	// path.
 	w.setState("busy", j.ID, cmd.Process.Pid)
 	w.beatSoon()
 	done := make(chan error, 1)

@@ -32,7 +32,8 @@ const (
 	busyRetry       = 50 * time.Millisecond
 	claimRetry      = 10 * time.Second // after a claim failed for another reason
 	retryIOEvery    = time.Second      // when the disk is full or failing
-	recordAfter     = 200 * time.Millisecond
+	recordAfter     = 200 * time.Millisecond // see Lease.Record
+	beatGap         = 100 * time.Millisecond // between heartbeats on changes of state
 )
 
 // Options configure a worker.
@@ -169,20 +170,26 @@ func (w *Worker) every(ctx context.Context, d time.Duration, f func()) {
 	}
 }
 
-// heartbeats writes the heartbeat every heartbeatEvery, and soon after
-// each change of state (beatSoon), until ctx ends. Changes that come
-// faster than a write are written together.
+// heartbeats writes the heartbeat every heartbeatEvery, and after each
+// change of state (beatSoon) but at most once per beatGap: the state of a
+// busy worker changes with every job, and a file written per job would
+// cost more than short jobs do. Until ctx ends.
 func (w *Worker) heartbeats(ctx context.Context, reg *spool.Registration) {
 	t := time.NewTicker(heartbeatEvery)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-w.beatNow:
+			if wait := beatGap - time.Since(last); wait > 0 {
+				w.pause(ctx, wait)
+			}
 		}
 		_ = w.beat(reg)
+		last = time.Now()
 	}
 }
 
@@ -490,22 +497,12 @@ func RecoverOrphans(s *spool.Spool, maxRetries int, log *slog.Logger) int {
 }
 
 // killLeftovers kills what is left of the run of job id by a dead worker,
-// so that a recovered job never runs twice at the same time. It acts only
-// on the process group that the dead worker's heartbeat names, and only
-// when that group still belongs to the job (same host, the job's id in its
-// environment): a pid alone may have been reused.
+// so that a recovered job never runs twice at the same time: the process
+// groups of processes whose environment names the job and a worker that
+// is not alive. A pid alone may have been reused; that environment cannot.
 func killLeftovers(s *spool.Spool, id string) {
-	j, err := s.Read(spool.Processing, id)
-	if err != nil || j.Worker == "" || s.WorkerAlive(j.Worker) {
-		return
-	}
-	hb, err := s.ReadHeartbeat(j.Worker)
-	host, _ := os.Hostname()
-	if err != nil || hb.Job != id || hb.Host != host || hb.JobPID <= 1 {
-		return
-	}
-	if runsJob(hb.JobPID, id) {
-		_ = KillGroup(hb.JobPID)
+	for _, g := range leftovers(id, func(w string) bool { return !s.WorkerAlive(w) }) {
+		_ = KillGroup(g)
 	}
 }
 
