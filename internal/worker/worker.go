@@ -30,8 +30,8 @@ const (
 	quarantineGrace = 2 * time.Second // a file that does not parse may still be being written
 	killGrace       = 2 * time.Second // between SIGTERM and SIGKILL
 	busyRetry       = 50 * time.Millisecond
-	claimRetry      = 10 * time.Second // after a claim failed for another reason
-	retryIOEvery    = time.Second      // when the disk is full or failing
+	claimRetry      = 10 * time.Second       // after a claim failed for another reason
+	retryIOEvery    = time.Second            // when the disk is full or failing
 	recordAfter     = 200 * time.Millisecond // see Lease.Record
 	beatGap         = 100 * time.Millisecond // between heartbeats on changes of state
 )
