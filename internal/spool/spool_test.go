@@ -541,3 +541,29 @@ func TestEnqueueBatch(t *testing.T) {
 	}
 	assertEmpty(t, filepath.Join(s.Root(), "tmp"))
 }
+
+// A probe of a worker whose lock file is gone (the worker removed it on its
+// way out, after the probe listed it) does not create the file again: a
+// lock file left behind would show a stale worker for good.
+func TestProbeDoesNotCreateLock(t *testing.T) {
+	s := open(t)
+	r, err := s.Register("w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.WorkerAlive("w1") {
+		t.Fatal("a registered worker is not alive")
+	}
+	r.Close()
+	if alive, release := s.probeLock("w1"); alive {
+		t.Error("a worker without a lock file is alive")
+	} else {
+		release()
+	}
+	if _, err := os.Lstat(s.workerPath("w1", ".lock")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the lock file is back: %v", err)
+	}
+	if ws, err := s.Workers(false); err != nil || len(ws) != 0 {
+		t.Errorf("workers after close: %+v, %v", ws, err)
+	}
+}

@@ -2,7 +2,9 @@ package spool
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -162,10 +164,16 @@ func (s *Spool) WorkerAlive(id string) bool {
 // probeLock tries worker id's lock: alive is true if another process holds
 // it (or it cannot be tried). When the lock was free it stays taken until
 // release is called, so that a dead worker's files can be removed safely.
+//
+// The lock file is never created here: a worker that has just removed it
+// on its way out must not leave one behind.
 func (s *Spool) probeLock(id string) (alive bool, release func()) {
-	l := flock.New(s.workerPath(id, ".lock"))
+	l := flock.New(s.workerPath(id, ".lock"), flock.SetFlag(os.O_RDWR))
 	locked, err := l.TryLock()
-	if err != nil || !locked {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, func() {}
+	case err != nil || !locked:
 		return true, func() {}
 	}
 	return false, func() { l.Close() }
