@@ -42,6 +42,9 @@ func (a *app) runLogs(id string, follow bool) error {
 		if findErr != nil {
 			return findErr
 		}
+		if st == spool.Done || st == spool.Dead {
+			return nil // it ran and printed nothing: no log is kept
+		}
 		if !follow {
 			return fmt.Errorf("job %s is %s and has no output yet", id, st)
 		}

@@ -191,10 +191,15 @@ func (c *crashEnv) drainTo(id string, want spool.State) {
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
-	defer func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	}()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cmd.Process.Signal(os.Interrupt)
+			cmd.Wait()
+		}
+	}
+	defer stop()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		st, err := c.s.Find(id)
@@ -206,6 +211,9 @@ func (c *crashEnv) drainTo(id string, want spool.State) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The directories are read one after another: the worker must not
+	// move a job from one to the next meanwhile.
+	stop()
 	where := map[string][]spool.State{}
 	for _, st := range spool.States {
 		names, _ := c.s.Names(st)

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/queuectl/queuectl/internal/config"
 	"github.com/queuectl/queuectl/internal/job"
@@ -123,26 +121,23 @@ type outcome struct {
 // appended to the job's log under a header line, within its timeout.
 func (w *Worker) execute(ctx context.Context, reg *spool.Registration, j *job.Job) outcome {
 	cfg := w.cfg.Load()
-	logf, err := w.s.OpenLog(j.ID)
-	if err != nil {
-		return outcome{msg: "could not open log: " + err.Error()}
-	}
-	defer logf.Close()
-	start, _ := logf.Seek(0, io.SeekEnd)
-	fmt.Fprintf(logf, "=== attempt %d by worker %s at %s: %s\n", j.Attempts, w.id,
+	header := fmt.Sprintf("=== attempt %d by worker %s at %s: %s\n", j.Attempts, w.id,
 		time.Now().UTC().Format(time.RFC3339Nano), oneLine(j.Command))
-	header, _ := logf.Seek(0, io.SeekCurrent)
-	if header > start {
-		start = header
+	c, pw, err := newCapture(w.s, j.ID, header)
+	if err != nil {
+		return outcome{msg: "could not start: " + err.Error()}
 	}
-
 	cmd := shell(j.Command)
 	cmd.Dir = j.Dir
-	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.Env = append(os.Environ(), "QUEUECTL_JOB_ID="+j.ID, "QUEUECTL_ATTEMPT="+strconv.Itoa(j.Attempts), "QUEUECTL_WORKER="+w.id)
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(logf, "queuectl: could not start: %v\n", err)
-		return outcome{msg: "could not start: " + err.Error()}
+	err = cmd.Start()
+	pw.Close() // the command has its own copy
+	if err != nil {
+		msg := "could not start: " + err.Error()
+		c.write([]byte("queuectl: " + msg + "\n"))
+		output, _ := c.end(outputGrace, "=== "+msg+"\n")
+		return outcome{msg: msg, output: output}
 	}
 	// The heartbeat goroutine writes the new state soon, off the job's
 	// path.
@@ -177,8 +172,11 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, j *job.Jo
 		out.interrupted = true
 		out.msg = "interrupted: worker " + w.id + " was stopped during the run"
 	}
-	out.output = tail(logf, start)
-	fmt.Fprintf(logf, "=== %s\n", summary(out))
+	var logErr error
+	out.output, logErr = c.end(outputGrace, "=== "+summary(out)+"\n")
+	if logErr != nil {
+		w.log.Warn("the job's output could not all be written to its log", "job", j.ID, "err", logErr)
+	}
 	return out
 }
 
@@ -212,24 +210,6 @@ func summary(o outcome) string {
 
 func oneLine(s string) string {
 	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
-}
-
-// tail returns the last job.MaxOutput bytes written to f since offset
-// start, as valid UTF-8.
-func tail(f *os.File, start int64) string {
-	end, err := f.Seek(0, io.SeekCurrent)
-	if err != nil || end <= start {
-		return ""
-	}
-	from := max(start, end-job.MaxOutput)
-	buf := make([]byte, end-from)
-	n, _ := f.ReadAt(buf, from)
-	s := strings.ToValidUTF8(string(buf[:n]), "\uFFFD")
-	for len(s) > job.MaxOutput {
-		_, size := utf8.DecodeRuneInString(s)
-		s = s[size:]
-	}
-	return s
 }
 
 // finish records the outcome. A write that fails for lack of space or an

@@ -34,6 +34,7 @@ const (
 	retryIOEvery    = time.Second            // when the disk is full or failing
 	recordAfter     = 200 * time.Millisecond // see Lease.Record
 	beatGap         = 100 * time.Millisecond // between heartbeats on changes of state
+	outputGrace     = 100 * time.Millisecond // for the end of a job's output after its shell exits
 )
 
 // Options configure a worker.
