@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,7 @@ const (
 	recordAfter     = 200 * time.Millisecond // see Lease.Record
 	beatGap         = 100 * time.Millisecond // between heartbeats on changes of state
 	outputGrace     = 100 * time.Millisecond // for the end of a job's output after its shell exits
+	safetyRescan    = 30 * time.Second       // with file notifications (see rescanEvery)
 )
 
 // Options configure a worker.
@@ -134,10 +136,13 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Info("worker stopped")
 			return nil
 		}
-		poll := config.Seconds(w.cfg.Load().PollInterval)
+		poll := w.rescanEvery()
 		if time.Since(lastScan) >= poll || w.takeRescan() {
 			w.scan()
 			lastScan = time.Now()
+		}
+		if due, ok := w.badDue(); ok && !due.After(time.Now()) {
+			w.checkBad()
 		}
 		if k, ok := w.next(); ok {
 			w.runOne(ctx, reg, k)
@@ -145,6 +150,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		wait := poll - time.Since(lastScan)
 		if due, ok := w.nextDue(); ok && time.Until(due) < wait {
+			wait = time.Until(due)
+		}
+		if due, ok := w.badDue(); ok && time.Until(due) < wait {
 			wait = time.Until(due)
 		}
 		t := time.NewTimer(max(wait, time.Millisecond))
@@ -155,6 +163,22 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		t.Stop()
 	}
+}
+
+// rescanEvery returns the time between rescans of the claimable
+// directories: poll_interval without file notifications; with them, a
+// rescan is only a safety net (a lost event, a directory replaced), and
+// one costs a listing of every pending job, so it comes seldom. A lost
+// event that the kernel reports (a queue overflow) triggers a rescan at
+// once.
+func (w *Worker) rescanEvery() time.Duration {
+	poll := config.Seconds(w.cfg.Load().PollInterval)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.watching {
+		return max(poll, safetyRescan)
+	}
+	return poll
 }
 
 // every calls f every d until ctx ends.
@@ -370,6 +394,9 @@ func (w *Worker) inspect(st spool.State, name string) {
 		b.reason = err // the latest reason: the file may still have been growing before
 		w.bad[k] = b
 		w.mu.Unlock()
+		if !seen {
+			w.signal() // the main loop waits for its grace to end
+		}
 	}
 }
 
@@ -401,21 +428,9 @@ func (w *Worker) scan() {
 			present[k] = true
 			w.mu.Lock()
 			known := w.idx.has(k)
-			b, isBad := w.bad[k]
+			_, isBad := w.bad[k]
 			w.mu.Unlock()
-			switch {
-			case known:
-			case isBad && time.Since(b.since) >= quarantineGrace:
-				w.inspect(st, name)
-				w.mu.Lock()
-				b, still := w.bad[k]
-				delete(w.bad, k)
-				w.mu.Unlock()
-				if still {
-					w.quarantine(st, name, b.reason)
-				}
-			case isBad:
-			default:
+			if !known && !isBad { // a bad file waits for checkBad
 				w.inspect(st, name)
 			}
 		}
@@ -442,6 +457,47 @@ func (w *Worker) scan() {
 			}
 		}
 		w.mu.Unlock()
+	}
+}
+
+// badDue returns when the grace of the oldest bad file ends.
+func (w *Worker) badDue() (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var first time.Time
+	for _, b := range w.bad {
+		if first.IsZero() || b.since.Before(first) {
+			first = b.since
+		}
+	}
+	return first.Add(quarantineGrace), !first.IsZero()
+}
+
+// checkBad looks again at the files that did not parse once their grace
+// is over, and quarantines those that still do not, with the reason they
+// have then.
+func (w *Worker) checkBad() {
+	var due []key
+	w.mu.Lock()
+	for k, b := range w.bad {
+		if time.Since(b.since) >= quarantineGrace {
+			due = append(due, k)
+		}
+	}
+	w.mu.Unlock()
+	for _, k := range due {
+		name := k.id + ".json"
+		if n, ok := strings.CutPrefix(k.id, "\x00"); ok {
+			name = n
+		}
+		w.inspect(k.state, name)
+		w.mu.Lock()
+		b, still := w.bad[k]
+		delete(w.bad, k)
+		w.mu.Unlock()
+		if still {
+			w.quarantine(k.state, name, b.reason)
+		}
 	}
 }
 
