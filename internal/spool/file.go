@@ -75,6 +75,12 @@ func (s *Spool) createTemp(hint string, data []byte, sync bool) (string, error) 
 // writeTempLocked is writeTemp for a file that is renamed while open and
 // locked: it returns the file, still open and locked.
 func (s *Spool) writeTempLocked(hint string, data []byte) (string, *os.File, error) {
+	return s.createTempLocked(hint, data, true)
+}
+
+// createTempLocked is writeTempLocked, with the fsync left to the caller
+// when sync is false (Commit flushes all its files at once).
+func (s *Spool) createTempLocked(hint string, data []byte, sync bool) (string, *os.File, error) {
 	path := s.tempPath(hint)
 	f, err := createExcl(path, s.fileMode())
 	if err != nil {
@@ -89,8 +95,10 @@ func (s *Spool) writeTempLocked(hint string, data []byte) (string, *os.File, err
 	if err == nil {
 		if _, err = f.Write(data); err == nil {
 			crashPoint("temp/written")
-			err = f.Sync() // contents on disk before the rename publishes them
-			crashPoint("temp/synced")
+			if sync {
+				err = f.Sync() // contents on disk before the rename publishes them
+				crashPoint("temp/synced")
+			}
 		}
 	}
 	if err != nil {

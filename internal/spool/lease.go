@@ -58,6 +58,8 @@ type Lease struct {
 	mu       sync.Mutex // the file is rewritten by one method at a time
 	f        *os.File   // locked handle of the file now at processing/<id>.json
 	recorded bool       // the file holds the attempt, not only the claim's mark
+	to       State      // where the outcome set for Commit sends the job
+	moved    bool       // Commit has moved the job to l.to; only the flush is left
 }
 
 // Claim takes job id out of state from (pending or failed) into processing/
@@ -293,50 +295,28 @@ func (l *Lease) rewrite(durable bool) error {
 	return nil
 }
 
-// move records the lease's job and moves it from processing/ to state to:
-// first the new contents replace the file in processing/ (still locked, so
-// no recoverer takes it), then one rename moves it. A crash in between
-// leaves the job in processing/ with its outcome written, and recovery
-// counts that attempt as interrupted: at-least-once, never lost.
-//
-// The caller holds l.mu.
-func (l *Lease) move(to State) error {
-	l.recorded = true // from now on the file is rewritten only by move
-	now := l.s.now()
-	l.Job.UpdatedAt = now
-	l.Job.State = string(to)
-	// No fsync of processing/ here: if a crash undoes this rename, the
-	// attempt record is still there and recovery runs the job again
-	// (at-least-once). The fsync of the destination after the move makes
-	// the outcome durable; on file systems that commit metadata in order
-	// (the ext4 and XFS journals) it also makes this rename durable. On
-	// others a power cut can leave the old record in processing/ beside
-	// the moved job: recovery then finds the id taken and quarantines the
-	// stale copy, and nothing is lost.
-	if err := l.rewrite(false); err != nil {
-		return fmt.Errorf("%s %s: %w", to, l.Job.ID, err)
-	}
-	src, dst := l.s.path(Processing, l.Job.ID), l.s.path(to, l.Job.ID)
-	crashPoint("move/recorded")
-	var err error
-	if to == Pending || to == Failed {
-		err = l.s.moveBack(src, dst)
-	} else {
-		if err = publish(src, dst); err == nil {
-			crashPoint("move/published")
-			err = syncDir(l.s.dir(to))
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", to, l.Job.ID, err)
-	}
-	crashPoint("move/done")
-	l.release()
-	return nil
-}
-
 // Complete records a successful run and moves the job to done/.
 func (l *Lease) Complete(output string) error {
+	l.SetComplete(output)
+	return l.s.Commit(l)[0]
+}
+
+// Fail records a failed run. With retries left the job goes to failed/, due
+// again after delay; otherwise to dead/. It returns the state reached.
+func (l *Lease) Fail(msg string, exitCode *int, maxRetries int, delay time.Duration) (State, error) {
+	to := l.SetFail(msg, exitCode, maxRetries, delay)
+	return to, l.s.Commit(l)[0]
+}
+
+// Requeue puts an interrupted job back in pending/ to run again at once, or
+// in dead/ if the interrupted run was its last. It returns the state reached.
+func (l *Lease) Requeue(msg string, maxRetries int) (State, error) {
+	to := l.SetRequeue(msg, maxRetries)
+	return to, l.s.Commit(l)[0]
+}
+
+// SetComplete sets the outcome of a successful run, for Commit: done/.
+func (l *Lease) SetComplete(output string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	zero := 0
@@ -344,38 +324,39 @@ func (l *Lease) Complete(output string) error {
 	l.Job.Output = output
 	l.Job.LastError = ""
 	l.Job.FinishedAt = l.s.now()
-	return l.move(Done)
+	l.to = Done
 }
 
-// Fail records a failed run. With retries left the job goes to failed/, due
-// again after delay; otherwise to dead/. It returns the state reached.
-func (l *Lease) Fail(msg string, exitCode *int, maxRetries int, delay time.Duration) (State, error) {
+// SetFail sets the outcome of a failed run, for Commit: failed/, due again
+// after delay, or dead/ once its retries are spent. It returns that state.
+func (l *Lease) SetFail(msg string, exitCode *int, maxRetries int, delay time.Duration) State {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.s.now()
 	l.Job.LastError = msg
 	l.Job.ExitCode = exitCode
 	l.Job.FinishedAt = now
-	to := Failed
+	l.to = Failed
 	if l.Job.Attempts >= 1+l.Job.Retries(maxRetries) {
-		to = Dead
+		l.to = Dead
 		l.Job.RunAt = time.Time{}
 	} else {
 		l.Job.RunAt = now.Add(delay)
 	}
-	return to, l.move(to)
+	return l.to
 }
 
-// Requeue puts an interrupted job back in pending/ to run again at once, or
-// in dead/ if the interrupted run was its last. It returns the state reached.
-func (l *Lease) Requeue(msg string, maxRetries int) (State, error) {
+// SetRequeue sets the outcome of an interrupted run, for Commit: pending/,
+// to run again at once, or dead/ if the run was its last. It returns that
+// state.
+func (l *Lease) SetRequeue(msg string, maxRetries int) State {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	to := requeueState(l.Job, maxRetries)
+	l.to = requeueState(l.Job, maxRetries)
 	l.Job.LastError = msg
 	l.Job.FinishedAt = l.s.now()
 	l.Job.RunAt = time.Time{}
-	return to, l.move(to)
+	return l.to
 }
 
 func requeueState(j *job.Job, maxRetries int) State {
@@ -429,10 +410,8 @@ func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
 	case Done, Failed, Dead:
 		// The outcome was recorded but the owner died before the move
 		// that follows: finish the move rather than run the job again.
-		l.mu.Lock()
-		err := l.move(to)
-		l.mu.Unlock()
-		if err != nil {
+		l.to = to
+		if err := s.Commit(l)[0]; err != nil {
 			l.Release()
 			return nil, "", err
 		}

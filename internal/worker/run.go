@@ -68,18 +68,68 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	})
 	out := w.execute(ctx, reg, j)
 	record.Stop()
-	// The outcome is recorded (two fsyncs) while the worker claims and
-	// starts its next job: the two flushes overlap and the file system can
-	// commit them together. Safe because the finished job stays leased
-	// until its outcome is durable: a crash meanwhile makes recovery run it
-	// again (at-least-once), never lose it; a recoverer finds what the run
-	// left behind by its environment (killLeftovers). One outcome at a time
-	// is in flight.
-	w.finishing.Wait()
-	w.finishing.Add(1)
-	go func() {
-		defer w.finishing.Done()
-		w.finish(ctx, lease, out)
+	// The outcome is recorded by the finisher while this worker claims and
+	// starts its next job; outcomes that come faster than the finisher
+	// records them are recorded together (see spool.Commit). Safe because
+	// a finished job stays leased until its outcome is durable: a crash
+	// meanwhile makes recovery run it again (at-least-once), never lose it;
+	// a recoverer finds what the run left behind by its environment
+	// (killLeftovers).
+	w.outcomes <- ended{lease: lease, out: out}
+}
+
+// ended is a run whose outcome is to be recorded.
+type ended struct {
+	lease *spool.Lease
+	out   outcome
+}
+
+// finisher records the outcomes of runs, as many at a time as have ended,
+// until in is closed.
+func (w *Worker) finisher(ctx context.Context, in <-chan ended) {
+	for e := range in {
+		batch := []ended{e}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case e, ok := <-in:
+				if !ok {
+					break more
+				}
+				batch = append(batch, e)
+			default:
+				break more
+			}
+		}
+		w.finishAll(ctx, batch)
+	}
+}
+
+// finishAll records the outcomes of batch together; one that fails is
+// tried again on its own.
+func (w *Worker) finishAll(ctx context.Context, batch []ended) {
+	cfg := w.cfg.Load()
+	leases := make([]*spool.Lease, len(batch))
+	for i, e := range batch {
+		leases[i] = e.lease
+		j := e.lease.Job
+		switch {
+		case e.out.ok:
+			e.lease.SetComplete(e.out.output)
+		case e.out.interrupted:
+			e.lease.SetRequeue(e.out.msg, cfg.MaxRetries)
+		default:
+			e.lease.SetFail(e.out.msg, e.out.exitCode, cfg.MaxRetries, backoff(cfg, j.Attempts))
+		}
+	}
+	errs := w.s.Commit(leases...)
+	for i, e := range batch {
+		if errs[i] == nil {
+			w.logFinished(e.lease, e.out)
+		} else {
+			w.finish(ctx, e.lease, e.out)
+		}
+		j := e.lease.Job
 		w.mu.Lock()
 		still := w.job == j.ID
 		if still {
@@ -89,8 +139,8 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 		if still {
 			w.beatSoon()
 		}
-		w.signal()
-	}()
+	}
+	w.signal()
 }
 
 func (w *Worker) drop(k key) {
@@ -212,6 +262,19 @@ func oneLine(s string) string {
 	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
 }
 
+// logFinished logs the recorded outcome of a run.
+func (w *Worker) logFinished(lease *spool.Lease, out outcome) {
+	j := lease.Job
+	args := []any{"job", j.ID, "from", spool.Processing, "to", j.State, "attempt", j.Attempts}
+	if !out.ok {
+		args = append(args, "error", out.msg)
+	}
+	if j.State == string(spool.Failed) {
+		args = append(args, "retry_at", j.RunAt.Format(time.RFC3339Nano))
+	}
+	w.log.Info("finished", args...)
+}
+
 // finish records the outcome. A write that fails for lack of space or an
 // I/O error is tried again until it succeeds: the job stays leased in the
 // meantime, and is not run again.
@@ -219,25 +282,17 @@ func (w *Worker) finish(ctx context.Context, lease *spool.Lease, out outcome) {
 	j := lease.Job
 	for {
 		cfg := w.cfg.Load()
-		var to spool.State
 		var err error
 		switch {
 		case out.ok:
-			to, err = spool.Done, lease.Complete(out.output)
+			err = lease.Complete(out.output)
 		case out.interrupted:
-			to, err = lease.Requeue(out.msg, cfg.MaxRetries)
+			_, err = lease.Requeue(out.msg, cfg.MaxRetries)
 		default:
-			to, err = lease.Fail(out.msg, out.exitCode, cfg.MaxRetries, backoff(cfg, j.Attempts))
+			_, err = lease.Fail(out.msg, out.exitCode, cfg.MaxRetries, backoff(cfg, j.Attempts))
 		}
 		if err == nil {
-			args := []any{"job", j.ID, "from", spool.Processing, "to", to, "attempt", j.Attempts}
-			if !out.ok {
-				args = append(args, "error", out.msg)
-			}
-			if to == spool.Failed {
-				args = append(args, "retry_at", j.RunAt.Format(time.RFC3339Nano))
-			}
-			w.log.Info("finished", args...)
+			w.logFinished(lease, out)
 			return
 		}
 		if !spool.IsTemporary(err) || ctx.Err() != nil {

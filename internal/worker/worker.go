@@ -37,6 +37,7 @@ const (
 	beatGap         = 100 * time.Millisecond // between heartbeats on changes of state
 	outputGrace     = 100 * time.Millisecond // for the end of a job's output after its shell exits
 	safetyRescan    = 30 * time.Second       // with file notifications (see rescanEvery)
+	maxBatch        = 64                     // outcomes recorded together at most
 )
 
 // Options configure a worker.
@@ -57,19 +58,19 @@ type Worker struct {
 	log  *slog.Logger
 	host string
 
-	beatMu    sync.Mutex     // one heartbeat write at a time, the latest state last
-	finishing sync.WaitGroup // the outcome being recorded, if any
-	mu        sync.Mutex
-	idx       *index
-	bad       map[key]badFile // files that did not parse, since when
-	rescan    bool            // a full rescan is needed (events were lost)
-	state     string
-	job       string
-	jobPID    int
-	started   time.Time
-	wake      chan struct{}
-	beatNow   chan struct{} // ask the heartbeat goroutine for a write
-	watching  bool
+	beatMu   sync.Mutex // one heartbeat write at a time, the latest state last
+	outcomes chan ended // to the finisher
+	mu       sync.Mutex
+	idx      *index
+	bad      map[key]badFile // files that did not parse, since when
+	rescan   bool            // a full rescan is needed (events were lost)
+	state    string
+	job      string
+	jobPID   int
+	started  time.Time
+	wake     chan struct{}
+	beatNow  chan struct{} // ask the heartbeat goroutine for a write
+	watching bool
 }
 
 type badFile struct {
@@ -110,9 +111,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("worker started", "pid", os.Getpid(), "spool", w.s.Root())
 
 	bg, stopBg := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
+	var wg, finished sync.WaitGroup
+	w.outcomes = make(chan ended, maxBatch)
+	finished.Go(func() { w.finisher(ctx, w.outcomes) })
 	defer func() {
-		w.finishing.Wait() // before the registration goes
+		close(w.outcomes)
+		finished.Wait() // before the registration goes
 		stopBg()
 		wg.Wait()
 	}()
