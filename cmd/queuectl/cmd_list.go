@@ -73,7 +73,7 @@ func (a *app) runList(states []spool.State, asJSON bool) error {
 		}
 	}
 	if asJSON {
-		return writeJSON(a.stdout, jobs)
+		return writeJobs(a.stdout, jobs)
 	}
 	return printJobs(a.stdout, jobs, len(states) == 1)
 }
@@ -127,6 +127,71 @@ func writeJSON(w io.Writer, v any) error {
 		return err
 	}
 	return bw.Flush()
+}
+
+// writeJobs prints jobs as a JSON array, as writeJSON would, but without
+// reflection: a list may hold a hundred thousand jobs.
+func writeJobs(w io.Writer, jobs []jobView) error {
+	if len(jobs) == 0 {
+		_, err := io.WriteString(w, "[]\n")
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	b := make([]byte, 0, 1024)
+	for i := range jobs {
+		b = append(b[:0], ",\n  "...)
+		if i == 0 {
+			b = append(b[:0], "[\n  "...)
+		}
+		var err error
+		if b, err = jobs[i].appendJSON(b); err != nil {
+			return err
+		}
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+	}
+	if _, err := bw.WriteString("\n]\n"); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// appendJSON appends v as encoding/json writes it as an element of an
+// array indented by two spaces: keep it in step with jobView's tags.
+func (v *jobView) appendJSON(b []byte) ([]byte, error) {
+	w := job.Object(b, "    ", "  ")
+	w.String("id", v.ID)
+	w.String("state", v.State)
+	w.String("command", v.Command)
+	if v.Dir != "" {
+		w.String("dir", v.Dir)
+	}
+	w.Int("max_retries", v.MaxRetries)
+	w.Int("priority", v.Priority)
+	w.Float("timeout", v.Timeout)
+	w.Time("run_at", deref(v.RunAt), false)
+	w.Int("attempts", v.Attempts)
+	w.Time("created_at", deref(v.CreatedAt), false)
+	w.Time("updated_at", deref(v.UpdatedAt), false)
+	w.Time("started_at", deref(v.StartedAt), true)
+	w.Time("finished_at", deref(v.FinishedAt), true)
+	if v.Worker != "" {
+		w.String("worker", v.Worker)
+	}
+	w.String("last_error", v.LastError)
+	w.IntPtr("exit_code", v.ExitCode)
+	w.String("output", v.Output)
+	return w.Close()
+}
+
+// deref returns the time t points to, or the zero time for nil (timePtr
+// never points to a zero time).
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }
 
 // printJobs prints an aligned table of jobs.

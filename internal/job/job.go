@@ -101,8 +101,11 @@ func Parse(data []byte, name string) (*Job, error) {
 		return nil, &FieldError{Msg: "job file is not valid UTF-8"}
 	}
 	j := new(Job)
-	if err := decode(data, j); err != nil {
-		return nil, err
+	if !decodeFast(data, j) {
+		*j = Job{}
+		if err := decode(data, j); err != nil {
+			return nil, err
+		}
 	}
 	if j.ID == "" {
 		j.ID = name
@@ -211,10 +214,10 @@ func clip(s string) string {
 // Validate checks the rules that the JSON types alone do not express, and
 // brings every time to UTC.
 func (j *Job) Validate() error {
-	for name, v := range map[string]string{"id": j.ID, "command": j.Command, "dir": j.Dir,
-		"worker": j.Worker, "last_error": j.LastError, "output": j.Output, "state": j.State} {
-		if !utf8.ValidString(v) {
-			return &FieldError{Field: name, Msg: "not valid UTF-8"}
+	for _, f := range [...]struct{ name, v string }{{"id", j.ID}, {"command", j.Command}, {"dir", j.Dir},
+		{"worker", j.Worker}, {"last_error", j.LastError}, {"output", j.Output}, {"state", j.State}} {
+		if !utf8.ValidString(f.v) {
+			return &FieldError{Field: f.name, Msg: "not valid UTF-8"}
 		}
 	}
 	if strings.TrimSpace(j.Command) == "" {
@@ -243,7 +246,7 @@ func (j *Job) Validate() error {
 	if len(j.Output) > MaxOutput {
 		return &FieldError{Field: "output", Msg: fmt.Sprintf("longer than %d bytes", MaxOutput)}
 	}
-	times := []struct {
+	times := [...]struct {
 		name string
 		t    *time.Time
 	}{
@@ -267,15 +270,13 @@ func (j *Job) Validate() error {
 // Characters such as & and < are kept as they are, not escaped, so that
 // commands stay readable and files stay small.
 func Marshal(j *Job) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(j); err != nil {
+	b, err := appendJob(make([]byte, 0, 512+len(j.Command)+len(j.Output)+len(j.LastError)), j)
+	if err != nil {
 		return nil, err
 	}
-	if b.Len() > MaxSize {
+	b = append(b, '\n')
+	if len(b) > MaxSize {
 		return nil, ErrTooLarge
 	}
-	return b.Bytes(), nil
+	return b, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestParseErrors(t *testing.T) {
@@ -136,6 +137,7 @@ func assertRoundTrip(t *testing.T, j *Job) {
 	if err != nil {
 		t.Fatalf("Marshal(%+v): %v", j, err)
 	}
+	checkMarshal(t, j)
 	got, err := Parse(b, j.ID)
 	if err != nil {
 		t.Fatalf("Parse(Marshal(j)): %v\n%s", err, b)
@@ -182,7 +184,11 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"command": "\ud800"}`), "")
 	f.Add([]byte(`{"command": "x", "run_at": "9999-12-31T23:30:00-01:00"}`), "")
 	f.Add([]byte(`{"command": "x"} garbage`), "")
+	f.Add([]byte(`{"command": "a\"b\\c\n\t\u2028", "timeout": 1e-7, "state": null}`), "")
 	f.Fuzz(func(t *testing.T, data []byte, name string) {
+		if utf8.Valid(data) {
+			checkFast(t, data)
+		}
 		j, err := Parse(data, name)
 		if err != nil {
 			if j != nil {

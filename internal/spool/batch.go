@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/queuectl/queuectl/internal/job"
 )
@@ -54,19 +56,17 @@ func (s *Spool) EnqueueBatch(jobs []*job.Job) error {
 		}
 		datas[i] = data
 	}
-	tmps := make([]string, 0, len(jobs))
+	tmps, err := s.createTemps(jobs, datas)
 	cleanup := func() {
 		for _, t := range tmps {
-			os.Remove(t)
+			if t != "" {
+				os.Remove(t)
+			}
 		}
 	}
-	for i, j := range jobs {
-		path, err := s.createTemp(j.ID, datas[i], false)
-		if err != nil {
-			cleanup()
-			return fmt.Errorf("enqueue batch: %w", err)
-		}
-		tmps = append(tmps, path)
+	if err != nil {
+		cleanup()
+		return fmt.Errorf("enqueue batch: %w", err)
 	}
 	// Every file on disk before any becomes visible in pending/.
 	if err := syncFiles(s.dir(Pending), tmps); err != nil {
@@ -78,16 +78,14 @@ func (s *Spool) EnqueueBatch(jobs []*job.Job) error {
 		cleanup()
 		return fmt.Errorf("enqueue batch: %w", err)
 	}
-	for i, j := range jobs {
-		if st, err := s.Find(j.ID); err == nil {
-			unlock()
-			cleanup()
-			return &BatchError{i, fmt.Errorf("enqueue %s: %w (it is %s)", j.ID, ErrExists, st)}
-		} else if !errors.Is(err, ErrNotFound) {
-			unlock()
-			cleanup()
-			return fmt.Errorf("enqueue batch: %w", err)
-		}
+	if i, st, err := s.findAny(jobs); err != nil {
+		unlock()
+		cleanup()
+		return fmt.Errorf("enqueue batch: %w", err)
+	} else if i >= 0 {
+		unlock()
+		cleanup()
+		return &BatchError{i, fmt.Errorf("enqueue %s: %w (it is %s)", jobs[i].ID, ErrExists, st)}
 	}
 	for i, j := range jobs {
 		if err := publish(tmps[i], s.path(Pending, j.ID)); err != nil {
@@ -121,4 +119,104 @@ func (s *Spool) EnqueueBatch(jobs []*job.Job) error {
 		return fmt.Errorf("enqueue batch: flushing pending/: %v; the jobs are queued but may not survive a crash: check with queuectl list", err)
 	}
 	return nil
+}
+
+// createTemps writes each job's data to a new file in tmp/, a few files at
+// a time (creating a file costs the kernel more than writing it), without
+// flushing them. It returns the files' paths by job, "" where none was
+// made; on error the caller removes those made.
+func (s *Spool) createTemps(jobs []*job.Job, datas [][]byte) ([]string, error) {
+	tmps := make([]string, len(jobs))
+	errs := make([]error, min(runtime.GOMAXPROCS(0), 4, len(jobs)))
+	var wg sync.WaitGroup
+	var failed sync.Once
+	stop := make(chan struct{})
+	for w := range errs {
+		wg.Go(func() {
+			for i := w; i < len(jobs); i += len(errs) {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				path, err := s.createTemp(jobs[i].ID, datas[i], false)
+				if err != nil {
+					errs[w] = err
+					failed.Do(func() { close(stop) })
+					return
+				}
+				tmps[i] = path
+			}
+		})
+	}
+	wg.Wait()
+	return tmps, errors.Join(errs...)
+}
+
+// findAny returns the index of the first job of jobs whose id a job in the
+// spool has, and that job's state as Find gives it, or -1. The caller holds the spool lock exclusively,
+// as for Find, and the states are looked through in the same order.
+//
+// Few jobs are looked up one by one, as Find does (five lstats each); for
+// many, each state directory's names are read once instead, unless the
+// directories are so large that reading them would cost more.
+func (s *Spool) findAny(jobs []*job.Job) (int, State, error) {
+	if !s.worthListing(len(jobs)) {
+		for i, j := range jobs {
+			st, err := s.Find(j.ID)
+			if err == nil {
+				return i, st, nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return -1, "", err
+			}
+		}
+		return -1, "", nil
+	}
+	index := make(map[string]int, len(jobs))
+	for i, j := range jobs {
+		index[j.ID+".json"] = i
+	}
+	found, state := -1, State("")
+	for _, st := range findOrder {
+		names, err := s.dirNames(st)
+		if err != nil {
+			return -1, "", fmt.Errorf("find: %w", err)
+		}
+		for _, n := range names {
+			if i, ok := index[n]; ok && (found < 0 || i < found) {
+				found, state = i, st
+			}
+		}
+	}
+	return found, state, nil
+}
+
+// worthListing reports whether reading the state directories' names costs
+// less than n lookups in each: a directory's size says roughly how many
+// names it holds (at least 32 bytes each on the common file systems).
+func (s *Spool) worthListing(n int) bool {
+	if n < 16 {
+		return false
+	}
+	var size int64
+	for _, st := range findOrder {
+		fi, err := os.Stat(s.dir(st))
+		if err != nil {
+			return false
+		}
+		size += fi.Size()
+	}
+	// A name read from a directory costs about a twentieth of a lookup.
+	return size/32 <= int64(n)*int64(len(findOrder))*20
+}
+
+// dirNames returns every name in a state directory, without a stat.
+func (s *Spool) dirNames(st State) ([]string, error) {
+	d, err := os.Open(s.dir(st))
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
 }

@@ -567,3 +567,41 @@ func TestProbeDoesNotCreateLock(t *testing.T) {
 		t.Errorf("workers after close: %+v, %v", ws, err)
 	}
 }
+
+// TestEnqueueBatchTaken checks that a large batch, whose ids are looked up
+// by reading the state directories, finds taken ids as Find does.
+func TestEnqueueBatchTaken(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	write(t, s.Path(Dead, "j040"), `{"command": "true"}`)
+	write(t, s.Path(Failed, "j070"), `{"command": "true"}`)
+	write(t, s.Path(Done, "j070"), `{"command": "true"}`) // in two states: Find's order decides
+	var jobs []*job.Job
+	for i := range 100 {
+		jobs = append(jobs, &job.Job{ID: fmt.Sprintf("j%03d", i), Command: "true"})
+	}
+	if !s.worthListing(len(jobs)) {
+		t.Fatal("a batch of 100 in a small spool is looked up one by one")
+	}
+	for _, tt := range []struct {
+		jobs  []*job.Job
+		index int
+		state State
+	}{{jobs, 40, Dead}, {jobs[41:], 70 - 41, Failed}} {
+		err := s.EnqueueBatch(tt.jobs)
+		var be *BatchError
+		if !errors.As(err, &be) || be.Index != tt.index || !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "it is "+string(tt.state)) {
+			t.Fatalf("batch with a taken id: %v, want index %d in %s", err, tt.index, tt.state)
+		}
+	}
+	if n, _ := s.Count(Pending); n != 0 {
+		t.Fatalf("%d jobs enqueued by a failed batch", n)
+	}
+	assertEmpty(t, filepath.Join(s.Root(), "tmp"))
+	if err := s.EnqueueBatch(jobs[71:]); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Count(Pending); n != 29 {
+		t.Fatalf("%d jobs pending, want 29", n)
+	}
+}
