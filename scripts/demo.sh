@@ -17,7 +17,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-go build -o "$work/queuectl" ./cmd/queuectl
+CGO_ENABLED=0 go build -o "$work/queuectl" ./cmd/queuectl
 export PATH="$work:$PATH"
 cat >"$QUEUECTL_CONFIG" <<EOF
 # demo settings: fast retries

@@ -11,9 +11,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -85,12 +85,28 @@ to run again). Returns when all are gone; nothing is left in processing/.`,
 // workerMemoryLimit is the soft memory limit of a worker process.
 const workerMemoryLimit = 40 << 20
 
-var badIDChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+// idSafe replaces each run of characters that an id cannot hold with "-".
+// (Not a regexp: one compiled at start-up costs every command's start.)
+func idSafe(s string) string {
+	var b strings.Builder
+	bad := false
+	for _, r := range s {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9', r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+			bad = false
+		case !bad:
+			b.WriteByte('-')
+			bad = true
+		}
+	}
+	return b.String()
+}
 
 // newWorkerID returns a fresh worker id: host, pid and a random suffix.
 func newWorkerID() string {
 	host, _ := os.Hostname()
-	host = badIDChars.ReplaceAllString(host, "-")
+	host = idSafe(host)
 	if host == "" || len(host) > 40 || !('a' <= host[0] && host[0] <= 'z' || 'A' <= host[0] && host[0] <= 'Z' || '0' <= host[0] && host[0] <= '9') {
 		host = "w"
 	}

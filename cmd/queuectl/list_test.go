@@ -44,3 +44,18 @@ func TestWriteJobsMatchesEncodingJSON(t *testing.T) {
 		t.Error("writeJobs wrote a NaN")
 	}
 }
+
+func TestIDSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"myhost":        "myhost",
+		"my host.local": "my-host.local",
+		"héllo wörld!!": "h-llo-w-rld-",
+		"a//b__c":       "a-b__c",
+		"":              "",
+		"日本":            "-",
+	} {
+		if got := idSafe(in); got != want {
+			t.Errorf("idSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
