@@ -102,6 +102,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer atExit(func() { os.RemoveAll(work) })()
+	defer atExit(func() { killStrays(work) })()
 	bin := filepath.Join(work, "queuectl")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/queuectl").CombinedOutput(); err != nil {
 		fatalf("build: %v\n%s", err, out)
@@ -146,6 +147,7 @@ func (b *bench) want(w string) bool {
 
 // spool returns a fresh spool directory.
 func (b *bench) spool() (string, *spool.Spool) {
+	checkExit()
 	b.n++
 	dir := filepath.Join(b.work, "spool"+strconv.Itoa(b.n))
 	s, err := spool.Open(dir)

@@ -113,6 +113,7 @@ func (b *bench) newNq() (*queue, func()) {
 
 // tempDir returns a new directory in the bench's work directory.
 func (b *bench) tempDir(prefix string) string {
+	checkExit()
 	b.n++
 	dir := filepath.Join(b.work, prefix+strconv.Itoa(b.n))
 	if err := os.Mkdir(dir, 0o700); err != nil {

@@ -46,7 +46,14 @@ func heartbeats(dir string) []heartbeat {
 // startWorkers starts n detached workers on dir. The returned function
 // stops them; an early exit of the bench stops them too.
 func (b *bench) startWorkers(dir string, n int) (stop func()) {
-	b.queuectl(dir, "worker", "start", "--count", strconv.Itoa(n))
+	cmd := exec.Command(b.bin, "--spool", dir, "worker", "start", "--count", strconv.Itoa(n))
+	cmd.Env = b.env()
+	starting.Add(1)
+	out, err := cmd.CombinedOutput()
+	starting.Done()
+	if err != nil {
+		fatalf("queuectl worker start: %v\n%s", err, out)
+	}
 	return atExit(func() { b.stopWorkers(dir) })
 }
 
@@ -126,6 +133,7 @@ func waitState(s *spool.Spool, id string, st spool.State, timeout time.Duration)
 func writeJobs(dir string, jobs []*job.Job) {
 	now := time.Now().UTC()
 	for _, j := range jobs {
+		checkExit()
 		if j.CreatedAt.IsZero() {
 			j.CreatedAt = now
 		}

@@ -4,8 +4,10 @@ package main
 // Two workers; one job that appends a start record (date +%s%N) to a file
 // each time it starts, then sleeps 30 s on its first run only. Once the
 // first record is there, the heartbeats in workers/ tell which worker runs
-// the job; that worker is killed with kill -9, and the time from the kill
-// to the second start record is the recovery time. The killed run's
+// the job; after a random wait of up to 1 s (workers look for orphans on a
+// ticker; without it every run would meet the same phase of it) that
+// worker is killed with kill -9, and the time from the kill to the second
+// start record is the recovery time. The killed run's
 // process group is left behind for the surviving worker to kill when it
 // recovers the job; the bench checks that it did. Each run uses a fresh
 // spool.
@@ -13,6 +15,7 @@ package main
 import (
 	"fmt"
 	"log"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,6 +65,9 @@ func (b *bench) recoverOnce(r int) float64 {
 			time.Sleep(time.Millisecond)
 		}
 	}
+	// Workers look for orphans on a ticker: kill at a random phase of it,
+	// or every run would see the same wait.
+	time.Sleep(rand.N(time.Second))
 	// The killed run's group: killed by recovery, else by the bench.
 	leftover := victim.JobPID
 	defer atExit(func() { killGroup(leftover) })()
