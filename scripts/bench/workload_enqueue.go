@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// durableProgram is the baseline for one enqueue process: the least a Go
+// program started per job must do to store a file durably.
+const durableProgram = `package main
+
+import (
+	"os"
+	"path/filepath"
+)
+
+func main() {
+	dir, name := os.Args[1], os.Args[2]
+	tmp := filepath.Join(dir, "tmp", name+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		panic(err)
+	}
+	if _, err := f.Write([]byte("{\"command\": \"true\"}\n")); err != nil {
+		panic(err)
+	}
+	if err := f.Sync(); err != nil {
+		panic(err)
+	}
+	f.Close()
+	if err := os.Rename(tmp, filepath.Join(dir, "pending", name+".json")); err != nil {
+		panic(err)
+	}
+	d, err := os.Open(filepath.Join(dir, "pending"))
+	if err != nil {
+		panic(err)
+	}
+	if err := d.Sync(); err != nil {
+		panic(err)
+	}
+}
+`
+
+func (b *bench) enqueue() []result {
+	src := filepath.Join(b.work, "durable")
+	if err := os.MkdirAll(src, 0o700); err != nil {
+		fatalf("%v", err)
+	}
+	os.WriteFile(filepath.Join(src, "main.go"), []byte(durableProgram), 0o600)
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module durable\n"), 0o600)
+	durable := filepath.Join(b.work, "durable-write")
+	build := exec.Command("go", "build", "-o", durable, ".")
+	build.Dir = src
+	if out, err := build.CombinedOutput(); err != nil {
+		fatalf("build the baseline: %v\n%s", err, out)
+	}
+	env := b.env()
+	var bare, single, batch []float64
+	for r := range *runs {
+		dir, _ := b.spool()
+		start := time.Now()
+		for i := range *nEnq {
+			if out, err := exec.Command(durable, dir, fmt.Sprintf("x%06d", i)).CombinedOutput(); err != nil {
+				fatalf("durable-write: %v\n%s", err, out)
+			}
+		}
+		bare = append(bare, float64(*nEnq)/time.Since(start).Seconds())
+
+		dir, _ = b.spool()
+		start = time.Now()
+		for i := range *nEnq {
+			cmd := exec.Command(b.bin, "--spool", dir, "enqueue", "--id", fmt.Sprintf("e%06d", i), "--command", "true")
+			cmd.Env = env
+			if out, err := cmd.CombinedOutput(); err != nil {
+				fatalf("enqueue: %v\n%s", err, out)
+			}
+		}
+		single = append(single, float64(*nEnq)/time.Since(start).Seconds())
+
+		dir, _ = b.spool()
+		var lines strings.Builder
+		for i := range *nEnq {
+			fmt.Fprintf(&lines, "{\"id\": \"b%06d\", \"command\": \"true\"}\n", i)
+		}
+		cmd := exec.Command(b.bin, "--spool", dir, "enqueue", "--batch", "-")
+		cmd.Env = env
+		cmd.Stdin = strings.NewReader(lines.String())
+		start = time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fatalf("enqueue --batch: %v\n%s", err, out)
+		}
+		batch = append(batch, float64(*nEnq)/time.Since(start).Seconds())
+		log.Printf("enqueue run %d: durable-write program %.0f/s, queuectl enqueue %.0f/s, --batch %.0f/s", r+1, bare[r], single[r], batch[r])
+	}
+	m := fmt.Sprintf("%d jobs", *nEnq)
+	x := median(bare)
+	return []result{
+		{Workload: "enqueue", Subject: "durable-write Go program per job", Metric: m, Median: x, Unit: "jobs/s", Ratio: 1, Runs: *runs},
+		{Workload: "enqueue", Subject: "queuectl enqueue per job", Metric: m, Median: median(single), Unit: "jobs/s", Ratio: median(single) / x, Runs: *runs},
+		{Workload: "enqueue", Subject: "queuectl enqueue --batch", Metric: m, Median: median(batch), Unit: "jobs/s", Ratio: median(batch) / x, Runs: *runs},
+	}
+}
