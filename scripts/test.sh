@@ -41,6 +41,6 @@ step "chaos: worker kill -9 under load (1,000 jobs x 3 seeds)"
 go run ./scripts/chaos -jobs 1000 -seeds 1-3
 
 step "bench smoke (figures from a tiny run mean nothing; this keeps it working)"
-go run ./scripts/bench -runs 1 -enqueue 50 -drain 50 -pickup 10
+go run ./scripts/bench -runs 1 -enqueue 50 -drain 50 -pickup 10 -depth 500
 
 step "all checks passed"

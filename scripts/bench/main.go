@@ -104,7 +104,11 @@ func main() {
 	defer atExit(func() { os.RemoveAll(work) })()
 	defer atExit(func() { killStrays(work) })()
 	bin := filepath.Join(work, "queuectl")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/queuectl").CombinedOutput(); err != nil {
+	// Built as the README says to install it: static, without cgo (the
+	// baseline program is static too: it imports nothing that needs cgo).
+	build := exec.Command("go", "build", "-o", bin, "./cmd/queuectl")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
 		fatalf("build: %v\n%s", err, out)
 	}
 	// The defaults, whatever ./queuectl.toml says.
