@@ -60,6 +60,10 @@ type Lease struct {
 	recorded bool       // the file holds the attempt, not only the claim's mark
 	to       State      // where the outcome set for Commit sends the job
 	moved    bool       // Commit has moved the job to l.to; only the flush is left
+
+	from      State       // where the claim took the job from
+	unflushed bool        // the claim is marked and renamed, not yet fsynced (Flush)
+	mode      fs.FileInfo // the claimed file as it was, to take the mark back
 }
 
 // Claim takes job id out of state from (pending or failed) into processing/
@@ -85,6 +89,20 @@ type Lease struct {
 // outcome: a short job's file is rewritten once, not twice. Where there is
 // no mark (Windows), the attempt is written and flushed before returning.
 func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
+	l, err := s.ClaimUnflushed(from, id, worker)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.Flush(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// ClaimUnflushed is Claim without its last step, the fsync of processing/
+// that counts the attempt: the caller must call Flush before the job's
+// command runs. A worker flushes while the job's shell starts up.
+func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 	src := s.path(from, id)
 	f, err := openLocked(src)
 	if err != nil {
@@ -141,27 +159,53 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 	j.StartedAt, j.FinishedAt, j.UpdatedAt = now, time.Time{}, now
 	j.Worker = worker
 	j.State = string(Processing)
-	l := &Lease{s: s, Job: j, f: f}
-	if marked {
-		err = syncDir(s.dir(Processing))
-	} else {
+	l := &Lease{s: s, Job: j, f: f, from: from, unflushed: marked, mode: fi}
+	if !marked {
 		l.recorded = true
-		err = l.rewrite(true)
-	}
-	if err != nil {
-		// The attempt could not be made durable: put the job back. (If
-		// the record was written but not flushed, the count stays raised.)
-		if uerr := s.moveBack(dst, src); uerr != nil {
-			err = errors.Join(err, uerr)
-		} else if marked && l.f == f {
-			unmarkClaimed(f, fi)
+		if err := l.rewrite(true); err != nil {
+			return nil, l.undo(err)
 		}
-		l.Release() // rewrite may have swapped in a new locked file
-		return nil, fmt.Errorf("claim %s: %w", id, err)
 	}
-	crashPoint("claim/synced")
 	ok = true
 	return l, nil
+}
+
+// Unflushed reports whether the claim still needs Flush.
+func (l *Lease) Unflushed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.unflushed
+}
+
+// Flush makes the claim durable, and with it the attempt: processing/ is
+// fsynced. If that fails the claim is undone (the job goes back where it
+// was, its run not started) and the lease released.
+func (l *Lease) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.unflushed {
+		return nil
+	}
+	if err := syncDir(l.s.dir(Processing)); err != nil {
+		return l.undo(err)
+	}
+	l.unflushed = false
+	crashPoint("claim/synced")
+	return nil
+}
+
+// undo puts back a claim whose attempt could not be made durable, and
+// releases the lease. (If an attempt record was written but not flushed,
+// the count stays raised.)
+func (l *Lease) undo(err error) error {
+	src, dst := l.s.path(l.from, l.Job.ID), l.s.path(Processing, l.Job.ID)
+	if uerr := l.s.moveBack(dst, src); uerr != nil {
+		err = errors.Join(err, uerr)
+	} else if l.unflushed {
+		unmarkClaimed(l.f, l.mode)
+	}
+	l.release() // rewrite may have swapped in a new locked file
+	return fmt.Errorf("claim %s: %w", l.Job.ID, err)
 }
 
 // Record writes the running attempt into the leased file (attempts,

@@ -4,6 +4,7 @@ package worker
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -17,6 +18,22 @@ import (
 func shell(command string) *exec.Cmd {
 	cmd := exec.Command("/bin/sh", "-c", command)
 	cmd.SysProcAttr = sysProcAttr()
+	return cmd
+}
+
+// canGate says that gatedShell can hold a job's shell back.
+const canGate = true
+
+// gatePrefix makes the job's shell wait, before anything of the job's own
+// runs, for a line on descriptor 3 (the gate), then close it; at the end of
+// the gate without a line (the worker died) the shell exits. It is put on
+// the job's first line, so that the shell's line numbers stay the job's.
+const gatePrefix = "read _ <&3 || exit 1; exec 3<&-; "
+
+// gatedShell is shell, held back at gate until a line is written to it.
+func gatedShell(command string, gate *os.File) *exec.Cmd {
+	cmd := shell(gatePrefix + command)
+	cmd.ExtraFiles = []*os.File{gate}
 	return cmd
 }
 

@@ -11,13 +11,12 @@ import (
 	"time"
 
 	"github.com/queuectl/queuectl/internal/config"
-	"github.com/queuectl/queuectl/internal/job"
 	"github.com/queuectl/queuectl/internal/spool"
 )
 
 // runOne claims the job k and runs it to its outcome.
 func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
-	lease, err := w.s.Claim(k.state, k.id, w.id)
+	lease, err := w.s.ClaimUnflushed(k.state, k.id, w.id)
 	var notDue *spool.NotDueError
 	var inv *spool.InvalidError
 	var dup *spool.DuplicateError
@@ -66,8 +65,19 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 			w.log.Warn("cannot record the attempt yet", "job", j.ID, "err", err)
 		}
 	})
-	out := w.execute(ctx, reg, j)
+	out := w.execute(ctx, reg, lease)
 	record.Stop()
+	if out.undone {
+		// The claim could not be made durable and was undone: the job
+		// is back where it was, its command never ran.
+		w.log.Error("claim", "job", j.ID, "err", out.msg)
+		w.setState("idle", "", 0)
+		w.mu.Lock()
+		w.idx.postpone(k, time.Now().Add(claimRetry))
+		w.mu.Unlock()
+		w.pause(ctx, retryIOEvery)
+		return
+	}
 	// The outcome is recorded by the finisher while this worker claims and
 	// starts its next job; outcomes that come faster than the finisher
 	// records them are recorded together (see spool.Commit). Safe because
@@ -162,6 +172,7 @@ func (w *Worker) pause(ctx context.Context, d time.Duration) {
 type outcome struct {
 	ok          bool
 	interrupted bool // the worker was told to stop at once: put the job back
+	undone      bool // the claim was undone before the command ran: nothing to record
 	msg         string
 	exitCode    *int
 	output      string
@@ -169,25 +180,76 @@ type outcome struct {
 
 // execute runs a job's command in its own process group, its output
 // appended to the job's log under a header line, within its timeout.
-func (w *Worker) execute(ctx context.Context, reg *spool.Registration, j *job.Job) outcome {
+//
+// A claim that is not flushed yet is flushed while the job's shell starts
+// (fork, exec, loading): the shell waits at a gate, before anything of the
+// job's own runs, until the claim is durable. Where there is no gate
+// (Windows) the claim is flushed before the shell starts.
+func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *spool.Lease) outcome {
+	j := lease.Job
 	cfg := w.cfg.Load()
+	var gateR, gateW *os.File
+	var cmd *exec.Cmd
+	if lease.Unflushed() && canGate {
+		if r, wr, err := os.Pipe(); err == nil {
+			gateR, gateW = r, wr
+		}
+	}
+	var flushed chan error
+	if gateW != nil {
+		cmd = gatedShell(j.Command, gateR)
+		flushed = make(chan error, 1)
+		go func() { flushed <- lease.Flush() }()
+	} else {
+		if err := lease.Flush(); err != nil {
+			return outcome{undone: true, msg: err.Error()}
+		}
+		cmd = shell(j.Command)
+	}
 	header := fmt.Sprintf("=== attempt %d by worker %s at %s: %s\n", j.Attempts, w.id,
 		time.Now().UTC().Format(time.RFC3339Nano), oneLine(j.Command))
+	// flush waits for the claim to be durable.
+	flush := func() error {
+		if flushed != nil {
+			return <-flushed
+		}
+		return nil
+	}
 	c, pw, err := newCapture(w.s, j.ID, header)
 	if err != nil {
+		closeAll(gateR, gateW)
+		if err := flush(); err != nil {
+			return outcome{undone: true, msg: err.Error()}
+		}
 		return outcome{msg: "could not start: " + err.Error()}
 	}
-	cmd := shell(j.Command)
 	cmd.Dir = j.Dir
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.Env = append(os.Environ(), "QUEUECTL_JOB_ID="+j.ID, "QUEUECTL_ATTEMPT="+strconv.Itoa(j.Attempts), "QUEUECTL_WORKER="+w.id)
 	err = cmd.Start()
-	pw.Close() // the command has its own copy
+	closeAll(pw, gateR) // the command has its own copies
 	if err != nil {
+		closeAll(gateW)
+		if ferr := flush(); ferr != nil {
+			c.end(0, "")
+			return outcome{undone: true, msg: ferr.Error()}
+		}
 		msg := "could not start: " + err.Error()
 		c.write([]byte("queuectl: " + msg + "\n"))
 		output, _ := c.end(outputGrace, "=== "+msg+"\n")
 		return outcome{msg: msg, output: output}
+	}
+	if gateW != nil {
+		if err := flush(); err != nil {
+			// Undone: the shell never passed its gate. End it.
+			_ = kill(cmd)
+			closeAll(gateW)
+			_ = cmd.Wait()
+			c.end(outputGrace, "")
+			return outcome{undone: true, msg: err.Error()}
+		}
+		_, _ = gateW.Write([]byte("\n"))
+		closeAll(gateW)
 	}
 	// The heartbeat goroutine writes the new state soon, off the job's
 	// path.
@@ -228,6 +290,14 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, j *job.Jo
 		w.log.Warn("the job's output could not all be written to its log", "job", j.ID, "err", logErr)
 	}
 	return out
+}
+
+func closeAll(fs ...*os.File) {
+	for _, f := range fs {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // stopGroup ends a running job: SIGTERM to its process group, then SIGKILL

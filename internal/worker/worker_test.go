@@ -400,3 +400,26 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestGateUnseen: the gate that holds a job's shell until its claim is
+// durable leaves no trace the job can see: no descriptor 3, the job's own
+// line numbers, $0, stdin at its end, a leading comment still a comment.
+func TestGateUnseen(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start(1)
+	e.enqueue(&job.Job{ID: "fd3", Command: "if (true <&3) 2>/dev/null; then echo open; else echo closed; fi"})
+	e.enqueue(&job.Job{ID: "lines", Command: "echo ok\nnosuchcommand-x 2>&1 | grep -o ' 2: nosuchcommand-x'; true"})
+	e.enqueue(&job.Job{ID: "stdin", Command: "cat; echo eof"})
+	e.enqueue(&job.Job{ID: "comment", Command: "# a comment first\necho after"})
+	e.enqueue(&job.Job{ID: "error", Command: "echo one; exit 7", MaxRetries: retries(0)})
+	e.waitFor("finished", func() bool { return e.count(spool.Done)+e.count(spool.Dead) == 5 })
+	for id, want := range map[string]string{"fd3": "closed\n", "lines": "ok\n 2: nosuchcommand-x\n", "stdin": "eof\n", "comment": "after\n"} {
+		if j := e.read(spool.Done, id); j.Output != want {
+			t.Errorf("%s: output %q, want %q", id, j.Output, want)
+		}
+	}
+	if j := e.read(spool.Dead, "error"); j.LastError != "exit status 7" || j.ExitCode == nil || *j.ExitCode != 7 {
+		t.Errorf("error: last_error %q, exit %v", j.LastError, j.ExitCode)
+	}
+}
