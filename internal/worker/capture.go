@@ -46,9 +46,16 @@ func newCapture(s *spool.Spool, id, header string) (*capture, *os.File, error) {
 	return c, w, nil
 }
 
+// buffers holds the read buffers of captures: a worker with a deep
+// backlog has a large heap to mark, and a buffer of garbage per job would
+// make the collector run more often.
+var buffers = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
 func (c *capture) read() {
 	defer close(c.done)
-	buf := make([]byte, 32<<10)
+	b := buffers.Get().(*[32 << 10]byte)
+	defer buffers.Put(b)
+	buf := b[:]
 	for {
 		n, err := c.r.Read(buf)
 		if n > 0 {
