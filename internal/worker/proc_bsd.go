@@ -13,4 +13,4 @@ func sysProcAttr() *syscall.SysProcAttr {
 // leftovers: without a portable way to read another process's environment
 // here, what is left of a dead worker's run is not found (the kernel does
 // not kill it with the worker either).
-func leftovers(string, func(string) bool) []int { return nil }
+func leftovers(string, string, func(string) bool) []int { return nil }

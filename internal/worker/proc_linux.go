@@ -16,16 +16,16 @@ func sysProcAttr() *syscall.SysProcAttr {
 }
 
 // leftovers returns the process groups of the processes that still run
-// job id for a dead worker: the job's id and the worker's id are in the
-// environment the worker gave the job's shell, which its children inherit,
-// and dead says that worker is gone. Only processes of this user can be
+// job id of the spool at root for a dead worker: the spool, the job's id
+// and the worker's id are in the environment the worker gave the job's
+// shell, which its children inherit, and dead says that worker is gone. Only processes of this user can be
 // read, and only they could have been started by a worker of this spool.
-func leftovers(id string, dead func(worker string) bool) []int {
+func leftovers(root, id string, dead func(worker string) bool) []int {
 	procs, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	want := "QUEUECTL_JOB_ID=" + id
+	want, in := "QUEUECTL_JOB_ID="+id, "QUEUECTL_JOB_SPOOL="+root
 	self := syscall.Getpgrp()
 	var groups []int
 	for _, p := range procs {
@@ -38,14 +38,20 @@ func leftovers(id string, dead func(worker string) bool) []int {
 			continue
 		}
 		vars := strings.Split(string(env), "\x00")
-		if !slices.Contains(vars, want) {
-			continue
-		}
-		worker := ""
+		// The last value of a name is the one in effect.
+		var job, spool, worker string
 		for _, v := range vars {
-			if w, ok := strings.CutPrefix(v, "QUEUECTL_WORKER="); ok {
-				worker = w // the last one is the one in effect
+			switch {
+			case strings.HasPrefix(v, "QUEUECTL_JOB_ID="):
+				job = v
+			case strings.HasPrefix(v, "QUEUECTL_JOB_SPOOL="):
+				spool = v
+			case strings.HasPrefix(v, "QUEUECTL_WORKER="):
+				worker = strings.TrimPrefix(v, "QUEUECTL_WORKER=")
 			}
+		}
+		if job != want || spool != in {
+			continue
 		}
 		if worker == "" || !dead(worker) {
 			continue

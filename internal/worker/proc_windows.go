@@ -58,4 +58,4 @@ func describeExit(err error) (string, *int) {
 }
 
 // leftovers: not found on Windows, where a job's processes are not read.
-func leftovers(string, func(string) bool) []int { return nil }
+func leftovers(string, string, func(string) bool) []int { return nil }

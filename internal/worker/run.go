@@ -225,7 +225,8 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 	}
 	cmd.Dir = j.Dir
 	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.Env = append(os.Environ(), "QUEUECTL_JOB_ID="+j.ID, "QUEUECTL_ATTEMPT="+strconv.Itoa(j.Attempts), "QUEUECTL_WORKER="+w.id)
+	cmd.Env = append(os.Environ(), "QUEUECTL_JOB_ID="+j.ID, "QUEUECTL_ATTEMPT="+strconv.Itoa(j.Attempts),
+		"QUEUECTL_WORKER="+w.id, "QUEUECTL_JOB_SPOOL="+w.spoolPath)
 	err = cmd.Start()
 	closeAll(pw, gateR) // the command has its own copies
 	if err != nil {

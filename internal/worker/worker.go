@@ -51,12 +51,13 @@ type Options struct {
 
 // Worker runs jobs until its context ends or it is asked to stop.
 type Worker struct {
-	id   string
-	s    *spool.Spool
-	cfg  atomic.Pointer[config.Config]
-	path string
-	log  *slog.Logger
-	host string
+	id        string
+	s         *spool.Spool
+	spoolPath string // absolute, given to jobs as QUEUECTL_JOB_SPOOL
+	cfg       atomic.Pointer[config.Config]
+	path      string
+	log       *slog.Logger
+	host      string
 
 	beatMu   sync.Mutex // one heartbeat write at a time, the latest state last
 	outcomes chan ended // to the finisher
@@ -82,7 +83,7 @@ type badFile struct {
 func New(o Options) *Worker {
 	host, _ := os.Hostname()
 	w := &Worker{
-		id: o.ID, s: o.Spool, path: o.ConfigPath, log: o.Log.With("worker", o.ID), host: host,
+		id: o.ID, s: o.Spool, spoolPath: spoolPath(o.Spool), path: o.ConfigPath, log: o.Log.With("worker", o.ID), host: host,
 		idx: newIndex(), bad: map[key]badFile{}, wake: make(chan struct{}, 1), beatNow: make(chan struct{}, 1), state: "idle",
 	}
 	w.cfg.Store(o.Config)
@@ -557,12 +558,23 @@ func RecoverOrphans(s *spool.Spool, maxRetries int, log *slog.Logger) int {
 	return n
 }
 
+// spoolPath returns the spool's absolute path, which jobs get as
+// QUEUECTL_JOB_SPOOL (not QUEUECTL_SPOOL, which would point a queuectl
+// that the job runs at this spool).
+func spoolPath(s *spool.Spool) string {
+	if abs, err := filepath.Abs(s.Root()); err == nil {
+		return abs
+	}
+	return s.Root()
+}
+
 // killLeftovers kills what is left of the run of job id by a dead worker,
 // so that a recovered job never runs twice at the same time: the process
-// groups of processes whose environment names the job and a worker that
-// is not alive. A pid alone may have been reused; that environment cannot.
+// groups of processes whose environment names this spool, the job, and a
+// worker that is not alive. A pid alone may have been reused; that
+// environment cannot. (Ids are unique within a spool, not across spools.)
 func killLeftovers(s *spool.Spool, id string) {
-	for _, g := range leftovers(id, func(w string) bool { return !s.WorkerAlive(w) }) {
+	for _, g := range leftovers(spoolPath(s), id, func(w string) bool { return !s.WorkerAlive(w) }) {
 		_ = KillGroup(g)
 	}
 }

@@ -30,6 +30,8 @@ type env struct {
 	dir  string
 	stop []context.CancelFunc
 	wg   sync.WaitGroup
+
+	prefix string // of the worker ids
 }
 
 func newEnv(t *testing.T) *env {
@@ -51,7 +53,7 @@ func (e *env) start(n int) []*Worker {
 	var ws []*Worker
 	for i := range n {
 		ctx, cancel := context.WithCancel(context.Background())
-		w := New(Options{ID: fmt.Sprintf("w%d-%d", len(e.stop), i), Spool: e.s, Config: e.cfg,
+		w := New(Options{ID: fmt.Sprintf("%sw%d-%d", e.prefix, len(e.stop), i), Spool: e.s, Config: e.cfg,
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		e.stop = append(e.stop, cancel)
 		e.wg.Go(func() {
