@@ -86,9 +86,9 @@ func (s *Spool) createTempLocked(hint string, data []byte, sync bool) (string, *
 	if err != nil {
 		return "", nil, err
 	}
-	if s.group {
-		err = f.Chmod(s.fileMode())
-	}
+	// Beyond the umask, always: a record in processing/ without its
+	// owner's write bit would read as a claim's mark (see markClaimed).
+	err = f.Chmod(s.fileMode())
 	if err == nil {
 		err = tryLock(f)
 	}

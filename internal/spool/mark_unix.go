@@ -3,6 +3,7 @@
 package spool
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"syscall"
@@ -17,12 +18,19 @@ import (
 // durable with it (see Claim). It returns false where there is no mark,
 // and for a file with other hard links: its inode is shared with names
 // outside the spool, which must not change, so its claim writes the
-// attempt into a new file instead.
+// attempt into a new file instead; so does the claim of another user's
+// file.
 func markClaimed(f *os.File, fi fs.FileInfo) (bool, error) {
 	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || uint64(st.Nlink) != 1 {
 		return false, nil
 	}
-	return true, f.Chmod(fi.Mode().Perm() &^ 0o222)
+	err := f.Chmod(fi.Mode().Perm() &^ 0o222)
+	if errors.Is(err, fs.ErrPermission) {
+		// Another user's file (a spool shared with a group): only its
+		// owner may change its mode, so no mark.
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // unmarkClaimed takes a mark back, for a claim that did not happen.

@@ -166,9 +166,11 @@ func (s *Spool) WorkerAlive(id string) bool {
 // release is called, so that a dead worker's files can be removed safely.
 //
 // The lock file is never created here: a worker that has just removed it
-// on its way out must not leave one behind.
+// on its way out must not leave one behind. It is opened for reading only,
+// which a lock needs and which another member of a shared spool's group
+// is allowed.
 func (s *Spool) probeLock(id string) (alive bool, release func()) {
-	l := flock.New(s.workerPath(id, ".lock"), flock.SetFlag(os.O_RDWR))
+	l := flock.New(s.workerPath(id, ".lock"), flock.SetFlag(os.O_RDONLY))
 	locked, err := l.TryLock()
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
