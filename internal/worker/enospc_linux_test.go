@@ -85,6 +85,14 @@ func TestWorkerDiskFull(t *testing.T) {
 	if err := s.Enqueue(&job.Job{ID: "j", Command: "touch " + marker + "; sleep 0.5"}); err != nil {
 		t.Fatal(err)
 	}
+	// Jobs due while the disk is full: none may start, their outcomes
+	// could not be stored either.
+	later := filepath.Join(t.TempDir(), "later")
+	for _, id := range []string{"k1", "k2", "k3"} {
+		if err := s.Enqueue(&job.Job{ID: id, Command: "touch " + later + "." + id, RunAt: time.Now().Add(time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var logs syncBuffer
 	cfg := config.Default()
 	w := New(Options{ID: "w", Spool: s, Config: &cfg, Log: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -101,12 +109,18 @@ func TestWorkerDiskFull(t *testing.T) {
 	if ids, _ := s.Orphans(); len(ids) != 0 {
 		t.Fatalf("the job was let go while its worker lives: %v", ids)
 	}
+	if ran, _ := filepath.Glob(later + ".*"); len(ran) != 0 {
+		t.Errorf("jobs started while an outcome could not be stored: %v", ran)
+	}
 	retries = strings.Count(logs.String(), "cannot record outcome yet")
 	if retries < 1 || retries > 5 {
 		t.Errorf("%d attempts to record the outcome in about 2.5 s; want a few, not a busy loop", retries)
 	}
 	free()
-	waitUntil(t, func() bool { st, _ := s.Find("j"); return st == spool.Done })
+	waitUntil(t, func() bool {
+		n, _ := s.Count(spool.Done)
+		return n == 4
+	})
 	j, err := s.Read(spool.Done, "j")
 	if err != nil || j.Attempts != 1 {
 		t.Fatalf("done job %+v, %v", j, err)

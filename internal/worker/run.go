@@ -363,14 +363,19 @@ func (w *Worker) finish(ctx context.Context, lease *spool.Lease, out outcome) {
 			_, err = lease.Fail(out.msg, out.exitCode, cfg.MaxRetries, backoff(cfg, j.Attempts))
 		}
 		if err == nil {
+			w.stuck.Store(false)
 			w.logFinished(lease, out)
 			return
 		}
 		if !spool.IsTemporary(err) || ctx.Err() != nil {
+			w.stuck.Store(false)
 			w.log.Error("cannot record outcome; the job will be recovered", "job", j.ID, "err", err)
 			lease.Release()
 			return
 		}
+		// No new job starts meanwhile: its outcome could not be stored
+		// either, and it would run again after a crash.
+		w.stuck.Store(true)
 		w.log.Warn("cannot record outcome yet; retrying", "job", j.ID, "err", err)
 		w.pause(ctx, retryIOEvery)
 	}

@@ -59,8 +59,9 @@ type Worker struct {
 	log       *slog.Logger
 	host      string
 
-	beatMu   sync.Mutex // one heartbeat write at a time, the latest state last
-	outcomes chan ended // to the finisher
+	beatMu   sync.Mutex  // one heartbeat write at a time, the latest state last
+	outcomes chan ended  // to the finisher
+	stuck    atomic.Bool // the finisher retries an outcome the disk refused
 	mu       sync.Mutex
 	idx      *index
 	bad      map[key]badFile // files that did not parse, since when
@@ -148,6 +149,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		if due, ok := w.badDue(); ok && !due.After(time.Now()) {
 			w.checkBad()
+		}
+		if w.stuck.Load() {
+			w.pause(ctx, retryIOEvery) // an outcome waits for the disk (see finish)
+			continue
 		}
 		if k, ok := w.next(); ok {
 			w.runOne(ctx, reg, k)
