@@ -155,6 +155,15 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 		return nil, fmt.Errorf("claim %s: %w", id, err)
 	}
 	crashPoint("claim/renamed")
+	if err := samePath(f, dst); err != nil {
+		// Another file took the name between the check and the rename
+		// (a foreign tool's mv): what moved is not the file locked and
+		// read here. Put it back; its own Create event re-indexes it.
+		if err := s.moveBack(dst, src); err != nil {
+			return nil, fmt.Errorf("claim %s: the file was replaced while claimed, and could not be put back: %w", id, err)
+		}
+		return nil, ErrGone
+	}
 	j.Attempts++
 	j.StartedAt, j.FinishedAt, j.UpdatedAt = now, time.Time{}, now
 	j.Worker = worker
@@ -363,6 +372,11 @@ func (l *Lease) Requeue(msg string, maxRetries int) (State, error) {
 func (l *Lease) SetComplete(output string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.moved {
+		// The job already sits where its outcome sent it; only the
+		// flush is left, and a second look must not send it elsewhere.
+		return
+	}
 	zero := 0
 	l.Job.ExitCode = &zero
 	l.Job.Output = output
@@ -376,6 +390,11 @@ func (l *Lease) SetComplete(output string) {
 func (l *Lease) SetFail(msg string, exitCode *int, maxRetries int, delay time.Duration) State {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.moved {
+		// The job already sits where its outcome sent it; only the
+		// flush is left, and a second look must not send it elsewhere.
+		return l.to
+	}
 	now := l.s.now()
 	l.Job.LastError = msg
 	l.Job.ExitCode = exitCode
@@ -396,6 +415,11 @@ func (l *Lease) SetFail(msg string, exitCode *int, maxRetries int, delay time.Du
 func (l *Lease) SetRequeue(msg string, maxRetries int) State {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.moved {
+		// The job already sits where its outcome sent it; only the
+		// flush is left, and a second look must not send it elsewhere.
+		return l.to
+	}
 	l.to = requeueState(l.Job, maxRetries)
 	l.Job.LastError = msg
 	l.Job.FinishedAt = l.s.now()

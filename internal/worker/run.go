@@ -57,6 +57,10 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	w.drop(k)
 	j := lease.Job
 	w.log.Info("claimed", "job", j.ID, "from", k.state, "to", spool.Processing, "attempt", j.Attempts)
+	w.mu.Lock()
+	w.runs++
+	run := w.runs
+	w.mu.Unlock()
 	w.setState("busy", j.ID, 0)
 	// The claim only marked the file; a run that lasts gets its attempt
 	// written in it too, for readers of processing/ (see Lease.Record).
@@ -85,13 +89,14 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	// meanwhile makes recovery run it again (at-least-once), never lose it;
 	// a recoverer finds what the run left behind by its environment
 	// (killLeftovers).
-	w.outcomes <- ended{lease: lease, out: out}
+	w.outcomes <- ended{lease: lease, out: out, run: run}
 }
 
 // ended is a run whose outcome is to be recorded.
 type ended struct {
 	lease *spool.Lease
 	out   outcome
+	run   uint64 // the worker's run number (see Worker.run)
 }
 
 // finisher records the outcomes of runs, as many at a time as have ended,
@@ -139,9 +144,8 @@ func (w *Worker) finishAll(ctx context.Context, batch []ended) {
 		} else {
 			w.finish(ctx, e.lease, e.out)
 		}
-		j := e.lease.Job
 		w.mu.Lock()
-		still := w.job == j.ID
+		still := w.runs == e.run // no other run started since
 		if still {
 			w.state, w.job, w.jobPID = "idle", "", 0
 		}

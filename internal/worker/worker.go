@@ -69,6 +69,7 @@ type Worker struct {
 	state    string
 	job      string
 	jobPID   int
+	runs     uint64 // runs started, to tell them apart
 	started  time.Time
 	wake     chan struct{}
 	beatNow  chan struct{} // ask the heartbeat goroutine for a write
