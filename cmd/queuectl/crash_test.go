@@ -54,21 +54,30 @@ func TestCrashPoints(t *testing.T) {
 		}
 	})
 
-	// The n-th time a worker reaches a point. A short job's file is
-	// rewritten once, with its outcome; a job that runs longer than
-	// recordAfter gets its attempt written first.
-	worker := []string{
-		"claim/locked", "claim/marked", "claim/renamed", "claim/synced",
-		"temp/written#1", "temp/synced#1", "rewrite/renamed#1",
-		"move/recorded#1", "move/published#1", "move/done#1",
+	// The n-th time a worker reaches a point, and the attempts the job
+	// ends with: a crash once the claim is visible in processing/ counts
+	// as a run; one after the outcome replaced the job file does not (the
+	// recoverer finishes the move). A short job's file is rewritten once,
+	// with its outcome; a job that runs longer than recordAfter gets its
+	// attempt written first. (A failing job ends dead with attempts
+	// 1 + max_retries whatever the crash.)
+	type point struct {
+		at       string
+		attempts int
 	}
-	recorded := []string{
-		"temp/written#1", "temp/synced#1", "rewrite/renamed#1",
-		"temp/written#2", "rewrite/renamed#2", "move/published#1",
+	worker := []point{
+		{"claim/locked", 1}, {"claim/marked", 1}, {"claim/renamed", 2}, {"claim/synced", 2},
+		{"temp/written#1", 2}, {"temp/synced#1", 2}, {"rewrite/renamed#1", 1},
+		{"move/recorded#1", 1}, {"move/published#1", 1}, {"move/done#1", 1},
+	}
+	recorded := []point{
+		{"temp/written#1", 2}, {"temp/synced#1", 2}, {"rewrite/renamed#1", 2},
+		{"temp/written#2", 2}, {"temp/synced#2", 2}, {"rewrite/renamed#2", 1},
+		{"move/recorded#1", 1}, {"move/published#1", 1}, {"move/done#1", 1},
 	}
 	for _, tc := range []struct {
 		name, command string
-		points        []string
+		points        []point
 		want          spool.State
 	}{
 		{"complete", "echo ok", worker, spool.Done},
@@ -76,16 +85,23 @@ func TestCrashPoints(t *testing.T) {
 		{"record", "sleep 0.4; echo ok", recorded, spool.Done},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, point := range tc.points {
-				t.Run(strings.NewReplacer("/", "-", "#", "-").Replace(point), func(t *testing.T) {
+			for _, p := range tc.points {
+				t.Run(strings.NewReplacer("/", "-", "#", "-").Replace(p.at), func(t *testing.T) {
 					t.Parallel()
 					c := newCrashEnv(t, bin)
 					c.run("", "enqueue", "--id", "j", "--command", tc.command, "--max-retries", "2")
-					if err := c.runErr(point, "worker", "start", "--foreground"); err == nil {
-						t.Fatalf("the worker was not killed at %s", point)
+					if err := c.runErr(p.at, "worker", "start", "--foreground"); err == nil {
+						t.Fatalf("the worker was not killed at %s", p.at)
 					}
 					c.checkPending()
 					c.drainTo("j", tc.want)
+					want := p.attempts
+					if tc.want == spool.Dead {
+						want = 3
+					}
+					if j, err := c.s.Read(tc.want, "j"); err != nil || j.Attempts != want {
+						t.Errorf("after a crash at %s: %+v, %v; want attempts %d", p.at, j, err, want)
+					}
 				})
 			}
 		})
