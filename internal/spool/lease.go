@@ -75,7 +75,8 @@ type Lease struct {
 // the file at that name (so a lock on a file that moved on is useless),
 // parsed and checked for due time. It is then marked as claimed (its write
 // permission goes, see markClaimed), moved by a rename that never
-// overwrites, and processing/ is fsynced. That fsync is the only flush
+// overwrites, checked to be at its new name (a foreign mv may have put
+// another file at the old one), and processing/ is fsynced. That fsync is the only flush
 // before the command runs, and it is what counts the attempt: a file in
 // processing/ with the mark stands for "attempts in the file, plus the run
 // that started", which is how Recover and List read it. The mark is made
@@ -87,7 +88,8 @@ type Lease struct {
 // The attempt is written into the file (attempts + 1, started_at, worker)
 // only by Record, which the worker calls once a run lasts, or by the
 // outcome: a short job's file is rewritten once, not twice. Where there is
-// no mark (Windows), the attempt is written and flushed before returning.
+// no mark (Windows, a file with other hard links, another user's file),
+// the attempt is written and flushed before returning.
 func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 	l, err := s.ClaimUnflushed(from, id, worker)
 	if err != nil {
