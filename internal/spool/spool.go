@@ -12,12 +12,14 @@
 //	dead/        <id>.json retries exhausted (the dead letter queue)
 //	rejected/    files that are not valid jobs, with <name>.reason
 //	workers/     heartbeat and lock files of live workers
-//	logs/        <id>.log output of every attempt
+//	logs/        <id>.log output of every attempt that printed something
 //	.lock        taken to keep ids unique (see Enqueue)
 //
 // Every state change is one rename. A file is made durable (written and
 // fsynced in tmp/) before the rename that publishes it, and the directory
-// that received it is fsynced after.
+// that received it is fsynced after. A claim writes no file: it marks the
+// job file (its owner's write permission goes) and renames it into
+// processing/, where the mark stands for the run that started (see Claim).
 package spool
 
 import (
