@@ -387,27 +387,30 @@ func check(res *summary, s *spool.Spool, history string, acked map[string]bool, 
 			res.problems = append(res.problems, "unexpected: "+id)
 		}
 	}
-	// A killed worker's last run was in flight when it died: a later run of
-	// that job is explained by the fault. (Its start record may even carry
-	// a time after the kill: the shell runs on for a moment.)
-	lastRun := map[string]*run{}
-	for _, rs := range runs {
-		for _, r := range rs {
-			if l := lastRun[r.worker]; l == nil || r.at.After(l.at) {
-				lastRun[r.worker] = r
-			}
-		}
-	}
+	// A run of a killed worker whose outcome was not recorded when it died
+	// is run again: that later run is explained by the fault. A worker
+	// records outcomes while it runs its next jobs, so that is its last run
+	// and possibly a few before it. The rule: the run was the killed
+	// worker's (every run of it was spawned before the kill, though its
+	// start record may carry a time just after: the shell runs on for a
+	// moment), and the next run of the job started after the kill
+	// (recovery waits for the worker's death). A run again while its first
+	// worker still lived is never explained.
 	for id, rs := range runs {
 		for i, r := range rs[:len(rs)-1] {
 			res.dups++
-			if kt, killed := killedAt[r.worker]; killed && lastRun[r.worker] == r {
+			next := rs[i+1]
+			kt, killed := killedAt[r.worker]
+			if killed && !next.at.IsZero() && !next.at.Before(kt) {
 				res.dupsFault++
-				if next := rs[i+1]; !next.at.IsZero() && next.at.After(kt) {
-					res.recovery = append(res.recovery, next.at.Sub(kt))
-				}
+				res.recovery = append(res.recovery, next.at.Sub(kt))
 			} else {
-				res.problems = append(res.problems, fmt.Sprintf("duplicate without a fault: %s attempt %d by %s (ended %v)", id, r.attempt, r.worker, r.ended))
+				why := "its worker was not killed"
+				if killed {
+					why = fmt.Sprintf("the next run (attempt %d by %s) started %v before its worker was killed",
+						next.attempt, next.worker, kt.Sub(next.at).Round(time.Millisecond))
+				}
+				res.problems = append(res.problems, fmt.Sprintf("duplicate without a fault: %s attempt %d by %s (ended %v): %s", id, r.attempt, r.worker, r.ended, why))
 			}
 		}
 	}
