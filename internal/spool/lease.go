@@ -106,7 +106,7 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 // command runs. A worker flushes while the job's shell starts up.
 func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 	src := s.path(from, id)
-	f, err := openLocked(src)
+	f, fi, err := openLocked(src)
 	if err != nil {
 		return nil, s.takeErr(id, err)
 	}
@@ -117,10 +117,10 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 			f.Close()
 		}
 	}()
-	if err := samePath(f, src); err != nil {
+	if err := samePath(fi, src); err != nil {
 		return nil, err
 	}
-	j, fi, err := readJob(f, id)
+	j, err := readJob(f, fi, id)
 	if err != nil {
 		return nil, &InvalidError{Name: id + ".json", Reason: err}
 	}
@@ -157,7 +157,7 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 		return nil, fmt.Errorf("claim %s: %w", id, err)
 	}
 	crashPoint("claim/renamed")
-	if err := samePath(f, dst); err != nil {
+	if err := samePath(fi, dst); err != nil {
 		// Another file took the name between the check and the rename
 		// (a foreign tool's mv): what moved is not the file locked and
 		// read here. Put it back; its own Create event re-indexes it.
@@ -242,17 +242,18 @@ func (l *Lease) Record() error {
 var errLocked = errors.New("locked by another process")
 
 // openLocked opens an existing job file for reading (never following a
-// symlink or blocking on a FIFO) and locks it.
-func openLocked(path string) (*os.File, error) {
-	f, _, err := openEntry(path)
+// symlink or blocking on a FIFO) and locks it. It returns the open file's
+// information too.
+func openLocked(path string) (*os.File, fs.FileInfo, error) {
+	f, fi, err := openEntry(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := tryLock(f); err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return f, nil
+	return f, fi, nil
 }
 
 // takeErr maps errors from opening a job file to take it.
@@ -268,12 +269,9 @@ func (s *Spool) takeErr(id string, err error) error {
 	return fmt.Errorf("take %s: %w", id, err)
 }
 
-// samePath checks that the open file f is still the one at path.
-func samePath(f *os.File, path string) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
+// samePath checks that the open file whose information is fi is still the
+// one at path.
+func samePath(fi fs.FileInfo, path string) error {
 	pi, err := os.Lstat(path)
 	if err != nil || !os.SameFile(fi, pi) {
 		return ErrGone
@@ -281,28 +279,24 @@ func samePath(f *os.File, path string) error {
 	return nil
 }
 
-// readJob reads and parses the job in the open file f, and returns the
-// file's information too.
-func readJob(f *os.File, id string) (*job.Job, fs.FileInfo, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
+// readJob reads and parses the job in the open file f, whose information
+// is fi.
+func readJob(f *os.File, fi fs.FileInfo, id string) (*job.Job, error) {
 	if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
+		return nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
 	}
 	if fi.Size() > job.MaxSize {
-		return nil, nil, job.ErrTooLarge
+		return nil, job.ErrTooLarge
 	}
 	data, err := io.ReadAll(io.NewSectionReader(f, 0, job.MaxSize+1))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	j, err := job.Parse(data, id)
 	if err == nil && j.CreatedAt.IsZero() {
 		j.CreatedAt = fi.ModTime().UTC() // as in readName
 	}
-	return j, fi, err
+	return j, err
 }
 
 // moveBack returns a file from processing/ to where it was, under the
@@ -459,15 +453,15 @@ func (l *Lease) release() {
 // for the lock, then finds the file moved or replaced.
 func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
 	src := s.path(Processing, id)
-	f, err := openLocked(src)
+	f, fi, err := openLocked(src)
 	if err != nil {
 		return nil, "", s.takeErr(id, err)
 	}
-	if err := samePath(f, src); err != nil {
+	if err := samePath(fi, src); err != nil {
 		f.Close()
 		return nil, "", err
 	}
-	j, fi, err := readJob(f, id)
+	j, err := readJob(f, fi, id)
 	if err != nil {
 		f.Close()
 		return nil, "", &InvalidError{Name: id + ".json", Reason: err}
@@ -509,7 +503,7 @@ func (s *Spool) Orphans() ([]string, error) {
 		if err != nil {
 			continue
 		}
-		f, err := openLocked(s.path(Processing, id))
+		f, _, err := openLocked(s.path(Processing, id))
 		if err != nil {
 			continue
 		}
