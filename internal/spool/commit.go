@@ -92,16 +92,14 @@ func (s *Spool) Commit(ls ...*Lease) []error {
 			continue
 		}
 		if errs[i] == nil {
-			errs[i] = replaceOpen(r.path, r.f, s.path(Processing, l.Job.ID))
-		}
-		if errs[i] != nil {
+			errs[i] = l.replaceWith(r.path, r.f)
+		} else {
 			r.f.Close()
 			os.Remove(r.path)
+		}
+		if errs[i] != nil {
 			continue
 		}
-		crashPoint("rewrite/renamed")
-		l.f.Close() // the old file is gone from processing/; its lock is no longer needed
-		l.f = r.f
 		crashPoint("move/recorded")
 		if errs[i] = publish(s.path(Processing, l.Job.ID), s.path(l.to, l.Job.ID)); errs[i] == nil {
 			l.moved = true

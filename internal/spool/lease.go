@@ -326,6 +326,23 @@ func (l *Lease) rewrite(durable bool) error {
 	if err != nil {
 		return err
 	}
+	if err := l.replaceWith(path, f); err != nil {
+		return err
+	}
+	if !durable {
+		return nil
+	}
+	if err := syncDir(l.s.dir(Processing)); err != nil {
+		return err
+	}
+	crashPoint("rewrite/dir-synced")
+	return nil
+}
+
+// replaceWith renames the new record at path, open and locked as f, over
+// the leased file in processing/, and makes f the lease's file. On error
+// the record is removed and the lease keeps its file.
+func (l *Lease) replaceWith(path string, f *os.File) error {
 	if err := replaceOpen(path, f, l.s.path(Processing, l.Job.ID)); err != nil {
 		f.Close()
 		os.Remove(path)
@@ -334,13 +351,6 @@ func (l *Lease) rewrite(durable bool) error {
 	crashPoint("rewrite/renamed")
 	l.f.Close() // the old file is gone from processing/; its lock is no longer needed
 	l.f = f
-	if !durable {
-		return nil
-	}
-	if err := syncDir(l.s.dir(Processing)); err != nil {
-		return err
-	}
-	crashPoint("rewrite/dir-synced")
 	return nil
 }
 
