@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/queuectl/queuectl/internal/job"
 )
 
@@ -38,24 +37,46 @@ type WorkerInfo struct {
 type Registration struct {
 	s    *Spool
 	id   string
-	lock *flock.Flock
+	lock *os.File // open and locked: workers/<id>.lock
 }
 
 // Register takes the lock of worker id; it fails if a live process holds it.
+//
+// The lock file appears under its name already locked, so that no prober
+// (Workers, WorkerAlive) can ever find it free while its worker lives: it
+// is created and locked in tmp/, then published with a rename that never
+// overwrites. (Created in place, it would be free between the create and
+// the lock, and a prober could take it for a dead worker's and remove it,
+// leaving the worker locked on a file that nobody sees.) A lock file left
+// at the name by a dead worker of the same id is removed first, under its
+// lock.
 func (s *Spool) Register(id string) (*Registration, error) {
 	if err := job.CheckID(id); err != nil {
 		return nil, fmt.Errorf("register worker: %w", err)
 	}
-	l := flock.New(s.workerPath(id, ".lock"), flock.SetPermissions(s.fileMode()))
-	ok, err := l.TryLock()
-	if err != nil {
-		return nil, fmt.Errorf("register worker %s: %w", id, err)
+	final := s.workerPath(id, ".lock")
+	for try := 0; ; try++ {
+		tmp, f, err := s.createTempLocked("worker-"+id, nil, false)
+		if err != nil {
+			return nil, fmt.Errorf("register worker %s: %w", id, err)
+		}
+		err = publish(tmp, final)
+		if err == nil {
+			os.Remove(s.workerPath(id, ".stop")) // a flag left by an earlier worker of this name
+			return &Registration{s: s, id: id, lock: f}, nil
+		}
+		f.Close()
+		os.Remove(tmp)
+		if !errors.Is(err, fs.ErrExist) || try > 0 {
+			return nil, fmt.Errorf("register worker %s: %w", id, err)
+		}
+		alive, release := s.probeLock(id)
+		if alive {
+			return nil, fmt.Errorf("register worker %s: another process holds it", id)
+		}
+		s.removeDead(id)
+		release()
 	}
-	if !ok {
-		return nil, fmt.Errorf("register worker %s: another process holds it", id)
-	}
-	os.Remove(s.workerPath(id, ".stop")) // a flag left by an earlier worker of this name
-	return &Registration{s: s, id: id, lock: l}, nil
 }
 
 // Beat writes the worker's heartbeat. It is not fsynced: a heartbeat is only
@@ -84,7 +105,7 @@ func (r *Registration) Close() error {
 	os.Remove(r.s.workerPath(r.id, ".json"))
 	os.Remove(r.s.workerPath(r.id, ".stop"))
 	os.Remove(r.s.workerPath(r.id, ".lock"))
-	return r.lock.Close()
+	return r.lock.Close() // releases the lock
 }
 
 // StopRequested reports whether worker id has been asked to stop.
@@ -140,9 +161,7 @@ func (s *Spool) Workers(clean bool) ([]WorkerInfo, error) {
 		alive, release := s.probeLock(id)
 		w.Alive = alive
 		if !alive && clean {
-			os.Remove(s.workerPath(id, ".json"))
-			os.Remove(s.workerPath(id, ".stop"))
-			os.Remove(s.workerPath(id, ".lock"))
+			s.removeDead(id)
 		}
 		release()
 		out = append(out, w)
@@ -161,6 +180,14 @@ func (s *Spool) WorkerAlive(id string) bool {
 	return alive
 }
 
+// removeDead removes the files of worker id, whose lock the caller holds
+// (see probeLock): the worker is dead.
+func (s *Spool) removeDead(id string) {
+	os.Remove(s.workerPath(id, ".json"))
+	os.Remove(s.workerPath(id, ".stop"))
+	os.Remove(s.workerPath(id, ".lock"))
+}
+
 // probeLock tries worker id's lock: alive is true if another process holds
 // it (or it cannot be tried). When the lock was free it stays taken until
 // release is called, so that a dead worker's files can be removed safely.
@@ -170,15 +197,26 @@ func (s *Spool) WorkerAlive(id string) bool {
 // which a lock needs and which another member of a shared spool's group
 // is allowed.
 func (s *Spool) probeLock(id string) (alive bool, release func()) {
-	l := flock.New(s.workerPath(id, ".lock"), flock.SetFlag(os.O_RDONLY))
-	locked, err := l.TryLock()
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	path := s.workerPath(id, ".lock")
+	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)
+	if errors.Is(err, fs.ErrNotExist) {
 		return false, func() {}
-	case err != nil || !locked:
+	}
+	if err != nil {
 		return true, func() {}
 	}
-	return false, func() { l.Close() }
+	if err := tryLock(f); err != nil {
+		f.Close()
+		return true, func() {}
+	}
+	// Locked, but maybe a file that a remover unlinked while this one
+	// opened it, with another at the name now: that one is not known to
+	// be free, so say alive (a caller removes nothing and looks again).
+	if fi, err := f.Stat(); err != nil || samePath(fi, path) != nil {
+		f.Close()
+		return true, func() {}
+	}
+	return false, func() { f.Close() }
 }
 
 // OpenLog opens the log of job id for appending.
