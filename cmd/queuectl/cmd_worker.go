@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +43,9 @@ func (a *app) workerCmd() *cobra.Command {
 		Long: `Start workers. By default they are detached: they run on after the shell that
 started them ends, log to spool/workers/<id>.log, and the command returns once
 they are registered. With --foreground they run in this terminal, log to
-stderr, and stop on Ctrl-C or SIGTERM (a running job is killed and put back).`,
+stderr, and stop on Ctrl-C or SIGTERM: no new jobs, and a running job may
+finish for up to stop_timeout seconds; then, or at a second signal, it is ended
+and put back (its run not counted).`,
 		Example: "  queuectl worker start --count 3\n  queuectl worker start --foreground",
 		Args:    noArgs,
 		RunE: op(func(cmd *cobra.Command, args []string) error {
@@ -65,8 +68,8 @@ stderr, and stop on Ctrl-C or SIGTERM (a running job is killed and put back).`,
 		Use:   "stop",
 		Short: "Stop all workers gracefully",
 		Long: `Ask every worker to stop: each finishes its current job and exits. Workers
-still running after --timeout are terminated (their job is killed and put back
-to run again). Returns when all are gone; nothing is left in processing/.`,
+still running after --timeout are terminated (their job is ended and put back
+to run again, the run not counted). Returns when all are gone; nothing is left in processing/.`,
 		Example: "  queuectl worker stop\n  queuectl worker stop --timeout 5s",
 		Args:    noArgs,
 		RunE: op(func(cmd *cobra.Command, args []string) error {
@@ -139,21 +142,70 @@ func (a *app) runForeground(count int, ids []string) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(workerMemoryLimit)
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
 	log := slog.New(slog.NewTextHandler(a.stderr, nil))
-	var wg sync.WaitGroup
-	errs := make([]error, count)
+	workers := make([]*worker.Worker, count)
 	for i := range count {
 		id := newWorkerID()
 		if i < len(ids) {
 			id = ids[i]
 		}
-		w := worker.New(worker.Options{ID: id, Spool: s, Config: cfg, ConfigPath: path, Log: log})
+		workers[i] = worker.New(worker.Options{ID: id, Spool: s, Config: cfg, ConfigPath: path, Log: log})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var wg sync.WaitGroup
+	errs := make([]error, count)
+	for i, w := range workers {
 		wg.Go(func() { errs[i] = w.Run(ctx) })
 	}
+	ran := make(chan struct{})
+	var stopper sync.WaitGroup
+	stopper.Go(func() { stopOnSignals(ctx, sigs, ran, workers, cancel, log) })
 	wg.Wait()
+	close(ran)
+	stopper.Wait()
 	return errors.Join(errs...)
+}
+
+// stopOnSignals stops the workers gracefully on SIGTERM or Ctrl-C: they
+// claim nothing more, and a running job may finish for up to stop_timeout
+// seconds; then, or at a second signal, the workers end their jobs and put
+// them back uncounted (cancel). A signal to a worker that worker stop has
+// already asked to finish (its stop flag is set) means its grace is over:
+// cancel at once. It returns when ran is closed.
+func stopOnSignals(ctx context.Context, sigs <-chan os.Signal, ran <-chan struct{}, workers []*worker.Worker, cancel func(), log *slog.Logger) {
+	var grace <-chan time.Time
+	signalled := false
+	done := ctx.Done()
+	for {
+		select {
+		case <-ran:
+			return
+		case <-grace:
+			log.Warn("stop_timeout is over: ending the running jobs; they will run again")
+			cancel()
+		case sig := <-sigs:
+			if signalled || slices.ContainsFunc(workers, (*worker.Worker).StopRequested) {
+				log.Warn("stopping now: ending the running jobs; they will run again", "signal", sig.String())
+				cancel()
+				continue
+			}
+			signalled = true
+			d := config.Seconds(workers[0].Config().StopTimeout)
+			log.Info("stopping: no new jobs; a running job may finish", "signal", sig.String(), "stop_timeout", d.String())
+			for _, w := range workers {
+				w.Drain()
+			}
+			t := time.NewTimer(d)
+			defer t.Stop()
+			grace = t.C
+		case <-done:
+			done, grace = nil, nil
+		}
+	}
 }
 
 // startDetached starts count worker processes in their own sessions and

@@ -19,13 +19,14 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"queuectl": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
-		"bigjob":   bigjob,
-		"exitcode": exitcode,
-		"waitfor":  waitfor,
-		"within":   within,
-		"noprocs":  noprocs,
-		"andthen":  andthen,
+		"queuectl":   func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"bigjob":     bigjob,
+		"exitcode":   exitcode,
+		"waitfor":    waitfor,
+		"within":     within,
+		"noprocs":    noprocs,
+		"andthen":    andthen,
+		"sigworkers": sigworkers,
 	})
 }
 

@@ -38,6 +38,7 @@ type Config struct {
 	CommandTimeout float64 // seconds per run; 0: none
 	PollInterval   float64 // seconds between rescans
 	GroupShared    bool    // the spool is shared with the owner's group
+	StopTimeout    float64 // seconds a job may finish after SIGTERM to its worker
 
 	// Path is the file the configuration was read from; "" for defaults.
 	Path string
@@ -80,6 +81,8 @@ var keys = []key{
 		field: func(c *Config) any { return &c.PollInterval }},
 	{name: "group_shared", kind: kindBool, doc: "true: a spool shared with your group (directories 0770, files 0660); false: private (0700, 0600)",
 		field: func(c *Config) any { return &c.GroupShared }},
+	{name: "stop_timeout", kind: kindFloat, seconds: true, min: 0, max: 1e6, doc: "seconds a worker lets its running job finish after SIGTERM or Ctrl-C; then the job is ended and put back",
+		field: func(c *Config) any { return &c.StopTimeout }},
 }
 
 // Default returns the configuration used when no file sets a key.
@@ -91,6 +94,7 @@ func Default() Config {
 		RetryDelay:   1,
 		BackoffMax:   3600,
 		PollInterval: 1,
+		StopTimeout:  30,
 	}
 }
 

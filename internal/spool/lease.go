@@ -433,6 +433,29 @@ func (l *Lease) SetRequeue(msg string, maxRetries int) State {
 	return l.to
 }
 
+// SetStopped sets the outcome of a run that its worker stopped (worker
+// stop, SIGTERM, Ctrl-C) or could not start for a fault of its own (no
+// descriptors or memory left), for Commit: the job goes back where it was
+// claimed from as if the run had not started, its attempt not counted.
+// (A run whose worker crashed is counted: see Recover.)
+func (l *Lease) SetStopped() State {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.moved {
+		return l.to
+	}
+	l.to = cmp.Or(l.from, Pending)
+	l.Job.Attempts = max(l.Job.Attempts-1, 0)
+	l.Job.FinishedAt = l.s.now()
+	return l.to
+}
+
+// PutBack records a stopped run (see SetStopped) and moves the job back.
+func (l *Lease) PutBack() (State, error) {
+	to := l.SetStopped()
+	return to, l.s.Commit(l)[0]
+}
+
 func requeueState(j *job.Job, maxRetries int) State {
 	if j.Attempts >= 1+j.Retries(maxRetries) {
 		return Dead

@@ -56,7 +56,7 @@ func (s *Spool) Register(id string) (*Registration, error) {
 	}
 	final := s.workerPath(id, ".lock")
 	for try := 0; ; try++ {
-		tmp, f, err := s.createTempLocked("worker-"+id, nil, false)
+		tmp, f, err := s.createLock("worker-" + id)
 		if err != nil {
 			return nil, fmt.Errorf("register worker %s: %w", id, err)
 		}
@@ -178,6 +178,24 @@ func (s *Spool) WorkerAlive(id string) bool {
 	alive, release := s.probeLock(id)
 	release()
 	return alive
+}
+
+// createLock creates an empty file in tmp/, locked, for Register.
+func (s *Spool) createLock(hint string) (string, *os.File, error) {
+	path := s.tempPath(hint)
+	f, err := createExcl(path, s.fileMode())
+	if err != nil {
+		return "", nil, err
+	}
+	if err = f.Chmod(s.fileMode()); err == nil {
+		err = tryLock(f)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return "", nil, err
+	}
+	return path, f, nil
 }
 
 // removeDead removes the files of worker id, whose lock the caller holds

@@ -131,8 +131,8 @@ func (w *Worker) finishAll(ctx context.Context, batch []ended) {
 		switch {
 		case e.out.ok:
 			e.lease.SetComplete(e.out.output)
-		case e.out.interrupted:
-			e.lease.SetRequeue(e.out.msg, cfg.MaxRetries)
+		case e.out.stopped:
+			e.lease.SetStopped()
 		default:
 			e.lease.SetFail(e.out.msg, e.out.exitCode, cfg.MaxRetries, backoff(cfg, j.Attempts))
 		}
@@ -175,7 +175,7 @@ func (w *Worker) pause(ctx context.Context, d time.Duration) {
 // outcome is how a run ended.
 type outcome struct {
 	ok          bool
-	interrupted bool // the worker was told to stop at once: put the job back
+	stopped     bool // the worker was told to stop at once: put the job back, uncounted
 	undone      bool // the claim was undone before the command ran: nothing to record
 	msg         string
 	exitCode    *int
@@ -286,8 +286,8 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 		out.msg = fmt.Sprintf("timed out after %gs; process group killed", timeout)
 	case <-ctx.Done():
 		stopGroup(cmd, done)
-		out.interrupted = true
-		out.msg = "interrupted: worker " + w.id + " was stopped during the run"
+		out.stopped = true
+		out.msg = "stopped: worker " + w.id + " was stopped during the run; the run is not counted"
 	}
 	var logErr error
 	out.output, logErr = c.end(outputGrace, "=== "+summary(out)+"\n")
@@ -361,8 +361,8 @@ func (w *Worker) finish(ctx context.Context, lease *spool.Lease, out outcome) {
 		switch {
 		case out.ok:
 			err = lease.Complete(out.output)
-		case out.interrupted:
-			_, err = lease.Requeue(out.msg, cfg.MaxRetries)
+		case out.stopped:
+			_, err = lease.PutBack()
 		default:
 			_, err = lease.Fail(out.msg, out.exitCode, cfg.MaxRetries, backoff(cfg, j.Attempts))
 		}

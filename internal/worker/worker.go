@@ -62,6 +62,7 @@ type Worker struct {
 	beatMu   sync.Mutex  // one heartbeat write at a time, the latest state last
 	outcomes chan ended  // to the finisher
 	stuck    atomic.Bool // the finisher retries an outcome the disk refused
+	draining atomic.Bool // Drain was called: claim nothing more
 	mu       sync.Mutex
 	idx      *index
 	bad      map[key]badFile // files that did not parse, since when
@@ -95,9 +96,23 @@ func New(o Options) *Worker {
 // ID returns the worker's id.
 func (w *Worker) ID() string { return w.id }
 
+// Config returns the configuration in effect, as last reloaded.
+func (w *Worker) Config() *config.Config { return w.cfg.Load() }
+
+// Drain asks the worker to claim no more jobs and to return from Run once
+// its running job has ended, as a stop flag does. It does not wait.
+func (w *Worker) Drain() {
+	w.draining.Store(true)
+	w.signal()
+}
+
+// StopRequested reports whether the worker's stop flag is set: worker stop
+// asked it to finish.
+func (w *Worker) StopRequested() bool { return w.s.StopRequested(w.id) }
+
 // Run registers the worker and runs jobs until ctx ends (the job running
-// then is killed and put back) or a stop flag asks it to stop (the job
-// running then is finished first).
+// then is ended and put back, its run not counted) or a stop flag or Drain
+// asks it to stop (the job running then is finished first).
 func (w *Worker) Run(ctx context.Context) error {
 	if err := w.s.CheckPrivate(); err != nil {
 		return err
@@ -137,7 +152,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	wg.Go(func() { w.every(bg, recoverEvery, w.recoverOrphans) })
 
 	for {
-		if ctx.Err() != nil || w.s.StopRequested(w.id) {
+		if ctx.Err() != nil || w.draining.Load() || w.s.StopRequested(w.id) {
 			w.setState("stopping", "", 0)
 			_ = w.beat(reg)
 			w.log.Info("worker stopped")
