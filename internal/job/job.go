@@ -49,7 +49,7 @@ type Job struct {
 	Worker     string    `json:"worker,omitempty"`     // worker of the latest run
 	LastError  string    `json:"last_error"`
 	ExitCode   *int      `json:"exit_code"` // nil until a run has ended with an exit code
-	Output     string    `json:"output"`    // tail of the latest successful run
+	Output     string    `json:"output"`    // tail of the latest run's output, whatever its outcome
 	State      string    `json:"state,omitempty"`
 }
 

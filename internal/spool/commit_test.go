@@ -29,10 +29,10 @@ func TestCommitBatch(t *testing.T) {
 	// "last" is in its second attempt: its failure is its last.
 	ls[2].Job.Attempts = 2
 	ls[0].SetComplete("out\n")
-	if to := ls[1].SetFail("exit status 1", ptr(1), 3, time.Hour); to != Failed {
+	if to := ls[1].SetFail("exit status 1", ptr(1), "", 3, time.Hour); to != Failed {
 		t.Errorf("retry goes to %s", to)
 	}
-	if to := ls[2].SetFail("exit status 1", ptr(1), 3, time.Hour); to != Dead {
+	if to := ls[2].SetFail("exit status 1", ptr(1), "", 3, time.Hour); to != Dead {
 		t.Errorf("last goes to %s", to)
 	}
 	if to := ls[3].SetRequeue("interrupted", 3); to != Pending {

@@ -360,10 +360,11 @@ func (l *Lease) Complete(output string) error {
 	return l.s.Commit(l)[0]
 }
 
-// Fail records a failed run. With retries left the job goes to failed/, due
-// again after delay; otherwise to dead/. It returns the state reached.
-func (l *Lease) Fail(msg string, exitCode *int, maxRetries int, delay time.Duration) (State, error) {
-	to := l.SetFail(msg, exitCode, maxRetries, delay)
+// Fail records a failed run and the tail of its output. With retries left
+// the job goes to failed/, due again after delay; otherwise to dead/. It
+// returns the state reached.
+func (l *Lease) Fail(msg string, exitCode *int, output string, maxRetries int, delay time.Duration) (State, error) {
+	to := l.SetFail(msg, exitCode, output, maxRetries, delay)
 	return to, l.s.Commit(l)[0]
 }
 
@@ -391,9 +392,10 @@ func (l *Lease) SetComplete(output string) {
 	l.to = Done
 }
 
-// SetFail sets the outcome of a failed run, for Commit: failed/, due again
-// after delay, or dead/ once its retries are spent. It returns that state.
-func (l *Lease) SetFail(msg string, exitCode *int, maxRetries int, delay time.Duration) State {
+// SetFail sets the outcome of a failed run, with the tail of its output,
+// for Commit: failed/, due again after delay, or dead/ once its retries are
+// spent. It returns that state.
+func (l *Lease) SetFail(msg string, exitCode *int, output string, maxRetries int, delay time.Duration) State {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.moved {
@@ -404,6 +406,7 @@ func (l *Lease) SetFail(msg string, exitCode *int, maxRetries int, delay time.Du
 	now := l.s.now()
 	l.Job.LastError = msg
 	l.Job.ExitCode = exitCode
+	l.Job.Output = output
 	l.Job.FinishedAt = now
 	l.to = Failed
 	if l.Job.Attempts >= 1+l.Job.Retries(maxRetries) {

@@ -134,7 +134,7 @@ func (w *Worker) finishAll(ctx context.Context, batch []ended) {
 		case e.out.stopped:
 			e.lease.SetStopped()
 		default:
-			e.lease.SetFail(e.out.msg, e.out.exitCode, cfg.MaxRetries, backoff(cfg, j.Attempts))
+			e.lease.SetFail(e.out.msg, e.out.exitCode, e.out.output, cfg.MaxRetries, backoff(cfg, j.Attempts))
 		}
 	}
 	errs := w.s.Commit(leases...)
@@ -174,12 +174,12 @@ func (w *Worker) pause(ctx context.Context, d time.Duration) {
 
 // outcome is how a run ended.
 type outcome struct {
-	ok          bool
-	stopped     bool // the worker was told to stop at once: put the job back, uncounted
-	undone      bool // the claim was undone before the command ran: nothing to record
-	msg         string
-	exitCode    *int
-	output      string
+	ok       bool
+	stopped  bool // the worker was told to stop at once: put the job back, uncounted
+	undone   bool // the claim was undone before the command ran: nothing to record
+	msg      string
+	exitCode *int
+	output   string
 }
 
 // execute runs a job's command in its own process group, its output
@@ -364,7 +364,7 @@ func (w *Worker) finish(ctx context.Context, lease *spool.Lease, out outcome) {
 		case out.stopped:
 			_, err = lease.PutBack()
 		default:
-			_, err = lease.Fail(out.msg, out.exitCode, cfg.MaxRetries, backoff(cfg, j.Attempts))
+			_, err = lease.Fail(out.msg, out.exitCode, out.output, cfg.MaxRetries, backoff(cfg, j.Attempts))
 		}
 		if err == nil {
 			w.stuck.Store(false)

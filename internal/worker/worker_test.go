@@ -425,3 +425,22 @@ func TestGateUnseen(t *testing.T) {
 		t.Errorf("error: last_error %q, exit %v", j.LastError, j.ExitCode)
 	}
 }
+
+// TestFailureKeepsOutput: the tail of a run's output is kept on every
+// outcome, not only on success: a failed job waiting for its retry, and a
+// dead one, whose owner needs it most.
+func TestFailureKeepsOutput(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.RetryDelay = 3600
+	e.start(1)
+	e.enqueue(&job.Job{ID: "retry", Command: "echo try $QUEUECTL_ATTEMPT; exit 3", MaxRetries: retries(1)})
+	e.enqueue(&job.Job{ID: "dead", Command: "echo out; echo err >&2; exit 4", MaxRetries: retries(0)})
+	e.waitFor("both failed", func() bool { return e.count(spool.Failed) == 1 && e.count(spool.Dead) == 1 })
+	if j := e.read(spool.Failed, "retry"); j.Output != "try 1\n" || j.ExitCode == nil || *j.ExitCode != 3 {
+		t.Errorf("failed job: output %q, exit %v", j.Output, j.ExitCode)
+	}
+	if j := e.read(spool.Dead, "dead"); j.Output != "out\nerr\n" || j.LastError != "exit status 4" {
+		t.Errorf("dead job: output %q, last_error %q", j.Output, j.LastError)
+	}
+}
