@@ -96,6 +96,9 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 		return nil, err
 	}
 	if err := l.Flush(); err != nil {
+		if l.Held() {
+			l.Release() // a recoverer puts it back
+		}
 		return nil, err
 	}
 	return l, nil
@@ -174,7 +177,9 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 	if !marked {
 		l.recorded = true
 		if err := l.rewrite(true); err != nil {
-			return nil, l.undo(err)
+			err = l.undo(err)
+			l.release()
+			return nil, err
 		}
 	}
 	ok = true
@@ -190,7 +195,9 @@ func (l *Lease) Unflushed() bool {
 
 // Flush makes the claim durable, and with it the attempt: processing/ is
 // fsynced. If that fails the claim is undone (the job goes back where it
-// was, its run not started) and the lease released.
+// was, its run not started) and the lease released; if even the undo
+// fails (no descriptor for the spool lock, say), the lease is kept (Held)
+// for the caller to put the job back later (PutBack).
 func (l *Lease) Flush() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -207,16 +214,27 @@ func (l *Lease) Flush() error {
 
 // undo puts back a claim whose attempt could not be made durable, and
 // releases the lease. (If an attempt record was written but not flushed,
-// the count stays raised.)
+// the count stays raised.) If the job cannot be moved back, the lease is
+// kept: released, the job would wait for a recoverer, which counts the run
+// that never started.
 func (l *Lease) undo(err error) error {
 	src, dst := l.s.path(l.from, l.Job.ID), l.s.path(Processing, l.Job.ID)
 	if uerr := l.s.moveBack(dst, src); uerr != nil {
-		err = errors.Join(err, uerr)
-	} else if l.unflushed {
+		return fmt.Errorf("claim %s: %w", l.Job.ID, errors.Join(err, uerr))
+	}
+	if l.unflushed {
 		unmarkClaimed(l.f, l.mode)
 	}
 	l.release() // rewrite may have swapped in a new locked file
 	return fmt.Errorf("claim %s: %w", l.Job.ID, err)
+}
+
+// Held reports whether the lease still holds its job: false once the
+// outcome is committed, or the claim undone, or the lease released.
+func (l *Lease) Held() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.f != nil
 }
 
 // Record writes the running attempt into the leased file (attempts,

@@ -97,3 +97,15 @@ func describeExit(err error) (string, *int) {
 	code := ee.ExitCode()
 	return "exit status " + strconv.Itoa(code), &code
 }
+
+// workerFault reports whether a job could not start for a reason of the
+// worker's own, not the job's: no descriptors, processes or memory left.
+// The job is put back uncounted and the worker backs off.
+func workerFault(err error) bool {
+	for _, e := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}

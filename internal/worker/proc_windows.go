@@ -59,3 +59,23 @@ func describeExit(err error) (string, *int) {
 
 // leftovers: not found on Windows, where a job's processes are not read.
 func leftovers(string, string, func(string) bool) []int { return nil }
+
+// Windows' errors for exhausted handles and memory.
+const (
+	errorTooManyOpenFiles  = syscall.Errno(4)
+	errorNotEnoughMemory   = syscall.Errno(8)
+	errorOutOfMemory       = syscall.Errno(14)
+	errorNoSystemResources = syscall.Errno(1450)
+)
+
+// workerFault reports whether a job could not start for a reason of the
+// worker's own, not the job's: no handles or memory left. The job is put
+// back uncounted and the worker backs off.
+func workerFault(err error) bool {
+	for _, e := range []syscall.Errno{errorTooManyOpenFiles, errorNotEnoughMemory, errorOutOfMemory, errorNoSystemResources} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}

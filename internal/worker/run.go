@@ -71,16 +71,25 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	})
 	out := w.execute(ctx, reg, lease)
 	record.Stop()
+	if out.fault {
+		w.faults++
+	} else {
+		w.faults = 0
+	}
 	if out.undone {
 		// The claim could not be made durable and was undone: the job
 		// is back where it was, its command never ran.
-		w.log.Error("claim", "job", j.ID, "err", out.msg)
 		w.setState("idle", "", 0)
 		w.mu.Lock()
 		w.idx.postpone(k, time.Now().Add(claimRetry))
 		w.mu.Unlock()
-		w.pause(ctx, retryIOEvery)
+		w.backOff(ctx, j.ID, out.msg)
 		return
+	}
+	if out.fault {
+		// The finisher puts the job back, uncounted; no job starts
+		// until the worker has had a rest.
+		defer w.backOff(ctx, j.ID, out.msg)
 	}
 	// The outcome is recorded by the finisher while this worker claims and
 	// starts its next job; outcomes that come faster than the finisher
@@ -157,6 +166,15 @@ func (w *Worker) finishAll(ctx context.Context, batch []ended) {
 	w.signal()
 }
 
+// backOff pauses the worker after a run it could not start for a fault of
+// its own (see workerFault) or a claim it could not make durable: 1 s, then
+// twice as long after each fault in a row, up to maxFaultPause.
+func (w *Worker) backOff(ctx context.Context, id, msg string) {
+	d := min(retryIOEvery<<min(w.faults-1, 8), maxFaultPause)
+	w.log.Error("cannot start jobs; the job goes back uncounted, and the worker waits", "job", id, "err", msg, "wait", d.String())
+	w.pause(ctx, d)
+}
+
 func (w *Worker) drop(k key) {
 	w.mu.Lock()
 	w.idx.remove(k)
@@ -175,7 +193,8 @@ func (w *Worker) pause(ctx context.Context, d time.Duration) {
 // outcome is how a run ended.
 type outcome struct {
 	ok       bool
-	stopped  bool // the worker was told to stop at once: put the job back, uncounted
+	stopped  bool // the worker was told to stop at once, or could not start the run: put the job back, uncounted
+	fault    bool // the run did not start for a fault of the worker's (see workerFault): back off
 	undone   bool // the claim was undone before the command ran: nothing to record
 	msg      string
 	exitCode *int
@@ -206,7 +225,7 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 		go func() { flushed <- lease.Flush() }()
 	} else {
 		if err := lease.Flush(); err != nil {
-			return outcome{undone: true, msg: err.Error()}
+			return notFlushed(lease, err)
 		}
 		cmd = shell(j.Command)
 	}
@@ -222,10 +241,10 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 	c, pw, err := newCapture(w.s, j.ID, header)
 	if err != nil {
 		closeAll(gateR, gateW)
-		if err := flush(); err != nil {
-			return outcome{undone: true, msg: err.Error()}
+		if ferr := flush(); ferr != nil {
+			return notFlushed(lease, ferr)
 		}
-		return outcome{msg: "could not start: " + err.Error()}
+		return notStarted(err)
 	}
 	cmd.Dir = j.Dir
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -237,12 +256,16 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 		closeAll(gateW)
 		if ferr := flush(); ferr != nil {
 			c.end(0, "")
-			return outcome{undone: true, msg: ferr.Error()}
+			return notFlushed(lease, ferr)
 		}
-		msg := "could not start: " + err.Error()
-		c.write([]byte("queuectl: " + msg + "\n"))
-		output, _ := c.end(outputGrace, "=== "+msg+"\n")
-		return outcome{msg: msg, output: output}
+		out := notStarted(err)
+		if out.fault {
+			c.end(0, "")
+			return out
+		}
+		c.write([]byte("queuectl: " + out.msg + "\n"))
+		out.output, _ = c.end(outputGrace, "=== "+out.msg+"\n")
+		return out
 	}
 	if gateW != nil {
 		if err := flush(); err != nil {
@@ -251,7 +274,7 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 			closeAll(gateW)
 			_ = cmd.Wait()
 			c.end(outputGrace, "")
-			return outcome{undone: true, msg: err.Error()}
+			return notFlushed(lease, err)
 		}
 		_, _ = gateW.Write([]byte("\n"))
 		closeAll(gateW)
@@ -295,6 +318,27 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 		w.log.Warn("the job's output could not all be written to its log", "job", j.ID, "err", logErr)
 	}
 	return out
+}
+
+// notFlushed is the outcome of a claim that could not be made durable
+// (Lease.Flush): undone, or, if even that failed, a run to put back
+// uncounted.
+func notFlushed(lease *spool.Lease, err error) outcome {
+	if lease.Held() {
+		return outcome{stopped: true, fault: true, msg: err.Error()}
+	}
+	return outcome{undone: true, fault: true, msg: err.Error()}
+}
+
+// notStarted is the outcome of a command that could not be started: a
+// failure of the job's (a shell that cannot run in its directory), or a
+// fault of the worker's, which does not count against the job.
+func notStarted(err error) outcome {
+	msg := "could not start: " + err.Error()
+	if workerFault(err) {
+		return outcome{stopped: true, fault: true, msg: msg}
+	}
+	return outcome{msg: msg}
 }
 
 func closeAll(fs ...*os.File) {

@@ -38,6 +38,7 @@ const (
 	outputGrace     = 100 * time.Millisecond // for the end of a job's output after its shell exits
 	safetyRescan    = 30 * time.Second       // with file notifications (see rescanEvery)
 	maxBatch        = 64                     // outcomes recorded together at most
+	maxFaultPause   = 30 * time.Second       // the longest wait after faults of the worker's own (see backOff)
 )
 
 // Options configure a worker.
@@ -71,6 +72,7 @@ type Worker struct {
 	job      string
 	jobPID   int
 	runs     uint64 // runs started, to tell them apart
+	faults   int    // runs in a row that did not start for a fault of the worker's (main loop only)
 	started  time.Time
 	wake     chan struct{}
 	beatNow  chan struct{} // ask the heartbeat goroutine for a write
