@@ -267,8 +267,12 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 		out.output, _ = c.end(outputGrace, "=== "+out.msg+"\n")
 		return out
 	}
+	if err := w.reap.track(cmd.Process.Pid); err != nil {
+		w.log.Warn("the job will not die with its worker", "job", j.ID, "err", err)
+	}
 	if gateW != nil {
 		if err := flush(); err != nil {
+			w.reap.untrack()
 			// Undone: the shell never passed its gate. End it.
 			_ = kill(cmd)
 			closeAll(gateW)
@@ -312,6 +316,7 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 		out.stopped = true
 		out.msg = "stopped: worker " + w.id + " was stopped during the run; the run is not counted"
 	}
+	w.reap.untrack()
 	var logErr error
 	out.output, logErr = c.end(outputGrace, "=== "+summary(out)+"\n")
 	if logErr != nil {

@@ -64,6 +64,7 @@ type Worker struct {
 	outcomes chan ended  // to the finisher
 	stuck    atomic.Bool // the finisher retries an outcome the disk refused
 	draining atomic.Bool // Drain was called: claim nothing more
+	reap     reaper      // kills the running job's process group if the worker dies
 	mu       sync.Mutex
 	idx      *index
 	bad      map[key]badFile // files that did not parse, since when
@@ -139,6 +140,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		finished.Wait() // before the registration goes
 		stopBg()
 		wg.Wait()
+		w.reap.close()
 	}()
 	watcher, err := w.watch()
 	if err != nil {
