@@ -10,7 +10,6 @@ import (
 	"github.com/queuectl/queuectl/internal/config"
 	"github.com/queuectl/queuectl/internal/spool"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
 // app holds what every command shares: the standard streams and the global
@@ -78,18 +77,6 @@ spool from --spool, $QUEUECTL_SPOOL or the config's spool_dir (default ./spool).
 		a.configCmd(),
 	)
 	return root
-}
-
-// flagError classifies an error from parsing flags: a value that does not
-// parse (--priority high) is an invalid value, exit 1, as when a value
-// parses but is out of range; an unknown flag or a missing value is a
-// usage error, exit 2.
-func flagError(c *cobra.Command, err error) error {
-	var iv *pflag.InvalidValueError
-	if errors.As(err, &iv) {
-		return &opError{err}
-	}
-	return &usageError{err.Error()}
 }
 
 // noArgs refuses arguments, naming an unknown subcommand as such.
