@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/queuectl/queuectl/internal/spool"
 	"github.com/queuectl/queuectl/internal/worker"
 	"github.com/spf13/cobra"
 )
@@ -32,11 +31,12 @@ while problems remain.`,
 }
 
 func (a *app) runDoctor(repair bool) error {
-	cfg, err := a.loadConfig()
+	// Without --repair doctor only reads; with it, it mends a spool that
+	// exists and creates none.
+	s, cfg, err := a.openExisting(!repair)
 	if err != nil {
 		return err
 	}
-	s := spool.Attach(a.spoolDir(cfg), spool.Options{GroupShared: cfg.GroupShared})
 	findings, err := s.Check()
 	if err != nil {
 		return err

@@ -35,7 +35,7 @@ func (a *app) runLogs(id string, follow bool) error {
 	if err := job.CheckID(id); err != nil {
 		return err
 	}
-	s, _, err := a.open()
+	s, _, err := a.openReadOnly()
 	if err != nil {
 		return err
 	}

@@ -225,7 +225,7 @@ func (a *app) startDetached(count int) error {
 // stopWorkers asks all workers to stop, waits up to timeout, terminates the
 // rest, and puts back any job they left in processing/.
 func (a *app) stopWorkers(timeout time.Duration) error {
-	s, cfg, err := a.open()
+	s, cfg, err := a.openExisting(false)
 	if err != nil {
 		return err
 	}

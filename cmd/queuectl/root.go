@@ -140,8 +140,38 @@ func (a *app) spoolDir(cfg *config.Config) string {
 	return cfg.Spool()
 }
 
+// openReadOnly opens the spool for a command that only reads it (list,
+// status, dlq list, logs, doctor without --repair): it creates and changes
+// nothing, and a spool that does not exist is an error naming the path
+// (exit 1), not an empty queue. Every read-only command opens its spool
+// with this.
+func (a *app) openReadOnly() (*spool.Spool, *config.Config, error) {
+	return a.openExisting(true)
+}
+
+// openExisting opens a spool that must exist, creating nothing: for the
+// commands that only read (readOnly, see openReadOnly) and for those that
+// change jobs or workers already there (dlq retry, worker stop), which
+// have nothing to do in a spool that does not exist.
+func (a *app) openExisting(readOnly bool) (*spool.Spool, *config.Config, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := spool.OpenExisting(a.spoolDir(cfg), spool.Options{GroupShared: cfg.GroupShared, ReadOnly: readOnly})
+	var ns *spool.NoSpoolError
+	if errors.As(err, &ns) {
+		return nil, nil, fmt.Errorf("%w (check --spool, $%s or spool_dir in the configuration; enqueue and worker start create a spool)", err, config.EnvSpool)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, cfg, nil
+}
+
 // open reads the configuration and opens the spool it names (or the one
-// given by --spool or $QUEUECTL_SPOOL).
+// given by --spool or $QUEUECTL_SPOOL), creating it where missing: for
+// enqueue and worker start.
 func (a *app) open() (*spool.Spool, *config.Config, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {

@@ -25,12 +25,6 @@ type Finding struct {
 	Fix  string // what --repair does about it; "" if it must be fixed by hand
 }
 
-// Attach returns the spool at root without creating anything, for
-// inspecting a spool that may be damaged.
-func Attach(root string, o Options) *Spool {
-	return &Spool{root: root, group: o.GroupShared, Now: time.Now}
-}
-
 // Check looks the spool over and reports what is wrong. It changes nothing.
 func (s *Spool) Check() ([]Finding, error) {
 	if fi, err := os.Stat(s.root); err != nil || !fi.IsDir() {
