@@ -18,8 +18,9 @@ func (a *app) doctorCmd() *cobra.Command {
 can write, files that are not valid jobs, a job in two directories, jobs in
 processing/ whose worker is gone, stale temporary files, files of workers
 that are no longer running. With --repair, fix what is safe: a job is never
-deleted (invalid files go to rejected/, orphans back to pending/). Exits 1
-while problems remain.`,
+deleted (invalid files go to rejected/, orphans back to pending/; of a job in
+two directories the copy furthest along is kept and the other goes to
+rejected/). Exits 1 while problems remain.`,
 		Example: "  queuectl doctor\n  queuectl doctor --repair",
 		Args:    noArgs,
 		RunE: op(func(cmd *cobra.Command, args []string) error {
