@@ -92,6 +92,10 @@ change up without a restart.`,
 			return err
 		}),
 	}
+	// Flags go before KEY: what follows it is the value, even when it
+	// starts with "-" (config set max_retries -1 is refused for its range,
+	// not taken for a flag -1).
+	set.Flags().SetInterspersed(false)
 	cmd.AddCommand(list, get, set)
 	return cmd
 }

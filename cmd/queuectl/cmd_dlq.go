@@ -33,7 +33,7 @@ func (a *app) dlqCmd() *cobra.Command {
 		Example: "  queuectl dlq retry job-002",
 		Args:    exactArgs("ID"),
 		RunE: op(func(cmd *cobra.Command, args []string) error {
-			s, _, err := a.open()
+			s, _, err := a.openExisting(false)
 			if err != nil {
 				return err
 			}

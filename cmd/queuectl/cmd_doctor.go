@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/queuectl/queuectl/internal/spool"
 	"github.com/queuectl/queuectl/internal/worker"
 	"github.com/spf13/cobra"
 )
@@ -19,8 +18,9 @@ func (a *app) doctorCmd() *cobra.Command {
 can write, files that are not valid jobs, a job in two directories, jobs in
 processing/ whose worker is gone, stale temporary files, files of workers
 that are no longer running. With --repair, fix what is safe: a job is never
-deleted (invalid files go to rejected/, orphans back to pending/). Exits 1
-while problems remain.`,
+deleted (invalid files go to rejected/, orphans back to pending/; of a job in
+two directories the copy furthest along is kept and the other goes to
+rejected/). Exits 1 while problems remain.`,
 		Example: "  queuectl doctor\n  queuectl doctor --repair",
 		Args:    noArgs,
 		RunE: op(func(cmd *cobra.Command, args []string) error {
@@ -32,11 +32,12 @@ while problems remain.`,
 }
 
 func (a *app) runDoctor(repair bool) error {
-	cfg, err := a.loadConfig()
+	// Without --repair doctor only reads; with it, it mends a spool that
+	// exists and creates none.
+	s, cfg, err := a.openExisting(!repair)
 	if err != nil {
 		return err
 	}
-	s := spool.Attach(a.spoolDir(cfg), spool.Options{GroupShared: cfg.GroupShared})
 	findings, err := s.Check()
 	if err != nil {
 		return err

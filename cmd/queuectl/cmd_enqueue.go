@@ -15,6 +15,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// maxPriority bounds --priority, as the contract bounds a job's priority.
+const maxPriority = 1_000_000
+
 type enqueueOpts struct {
 	id, command, file, dir string
 	batch                  string
@@ -44,6 +47,12 @@ id is printed on stdout.`,
 			return nil
 		},
 		RunE: op(func(cmd *cobra.Command, args []string) error {
+			if err := exclusive(cmd, "run-at", "delay", "give one time to wait for"); err != nil {
+				return err
+			}
+			if err := exclusive(cmd, "command", "file", "give the job once"); err != nil {
+				return err
+			}
 			if cmd.Flags().Changed("batch") {
 				return a.runBatch(cmd, o.batch, args)
 			}
@@ -55,15 +64,13 @@ id is printed on stdout.`,
 	f.StringVarP(&o.command, "command", "c", "", "shell command to run")
 	f.StringVarP(&o.file, "file", "f", "", "read the job as JSON from this file (- for stdin)")
 	f.StringVar(&o.dir, "dir", "", "working directory of the command")
-	f.IntVar(&o.maxRetries, "max-retries", 0, "retries after the first run (default: the max_retries setting)")
-	f.IntVar(&o.priority, "priority", 0, "higher runs first")
+	f.Var(newIntFlag(&o.maxRetries, 0, 0, job.MaxRetriesLimit), "max-retries", "retries after the first run (default: the max_retries setting)")
+	f.Var(newIntFlag(&o.priority, 0, -maxPriority, maxPriority), "priority", "higher runs first; negative allowed")
 	f.StringVar(&o.timeout, "timeout", "", "time limit per run: seconds or a duration such as 30s (default: command_timeout)")
 	f.StringVar(&o.runAt, "run-at", "", "do not run before this RFC 3339 time, such as 2026-11-27T10:00:00Z")
 	f.StringVar(&o.delay, "delay", "", "do not run before this long from now: seconds or a duration such as 5m")
 	f.StringVar(&o.batch, "batch", "", "enqueue many jobs from JSON Lines in this file (- or nothing: stdin), all or none")
 	f.Lookup("batch").NoOptDefVal = "-"
-	cmd.MarkFlagsMutuallyExclusive("run-at", "delay")
-	cmd.MarkFlagsMutuallyExclusive("command", "file")
 	return cmd
 }
 
@@ -88,9 +95,6 @@ func (a *app) runEnqueue(cmd *cobra.Command, o enqueueOpts, args []string) error
 		j.Dir = o.dir
 	}
 	if flags.Changed("max-retries") {
-		if o.maxRetries < 0 || o.maxRetries > job.MaxRetriesLimit {
-			return fmt.Errorf("--max-retries %d: must be between 0 and %d", o.maxRetries, job.MaxRetriesLimit)
-		}
 		j.MaxRetries = &o.maxRetries
 	}
 	if flags.Changed("priority") {

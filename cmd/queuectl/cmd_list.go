@@ -45,7 +45,7 @@ func (a *app) listCmd() *cobra.Command {
 }
 
 func (a *app) runList(states []spool.State, asJSON bool) error {
-	s, cfg, err := a.open()
+	s, cfg, err := a.openReadOnly()
 	if err != nil {
 		return err
 	}

@@ -28,56 +28,70 @@ func (a *app) logsCmd() *cobra.Command {
 	return cmd
 }
 
+// runLogs prints the log of job id. A job that printed nothing has no log,
+// and that is not an error: it prints nothing. With follow it waits for the
+// job to end and returns an error (exit 1) if it ended dead, as wait does.
 func (a *app) runLogs(id string, follow bool) error {
 	if err := job.CheckID(id); err != nil {
 		return err
 	}
-	s, _, err := a.open()
+	s, _, err := a.openReadOnly()
 	if err != nil {
 		return err
 	}
-	st, findErr := s.Find(id)
+	if _, err := s.Find(id); err != nil {
+		return err
+	}
 	f, err := os.Open(s.LogPath(id))
-	if errors.Is(err, os.ErrNotExist) {
-		if findErr != nil {
-			return findErr
-		}
-		if st == spool.Done || st == spool.Dead {
-			return nil // it ran and printed nothing: no log is kept
-		}
-		if !follow {
-			return fmt.Errorf("job %s is %s and has no output yet", id, st)
-		}
-		for errors.Is(err, os.ErrNotExist) && !finished(s, id) {
-			time.Sleep(100 * time.Millisecond)
-			f, err = os.Open(s.LogPath(id))
-		}
-		if err != nil {
-			return findErr
-		}
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, os.ErrNotExist) && !follow:
+		return nil
+	case errors.Is(err, os.ErrNotExist):
+		f = nil // not written yet: look again while following
+	case err != nil:
 		return err
 	}
-	defer f.Close()
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
 	for {
-		if _, err := io.Copy(a.stdout, f); err != nil {
-			return err
+		// The state is taken before the output is copied: once the job
+		// is seen ended, what it printed is all in the log.
+		st, findErr := s.Find(id)
+		if f == nil {
+			if f, err = os.Open(s.LogPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			if err != nil {
+				f = nil
+			}
 		}
-		if !follow {
+		if f != nil {
+			if _, err := io.Copy(a.stdout, f); err != nil {
+				return err
+			}
+		}
+		switch {
+		case !follow:
 			return nil
-		}
-		if finished(s, id) {
-			_, err := io.Copy(a.stdout, f) // what was written before the end
-			return err
+		case findErr != nil:
+			return findErr // removed while followed
+		case st == spool.Done:
+			return nil
+		case st == spool.Dead:
+			return deadError(s, id)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// finished reports whether job id will not run again by itself: it is done,
-// dead, or gone.
-func finished(s *spool.Spool, id string) bool {
-	st, err := s.Find(id)
-	return err != nil || st == spool.Done || st == spool.Dead
+// deadError says that job id ended in the dead letter queue, and why.
+func deadError(s *spool.Spool, id string) error {
+	why := ""
+	if j, err := s.Read(spool.Dead, id); err == nil && j.LastError != "" {
+		why = " (" + oneLine(j.LastError) + ")"
+	}
+	return fmt.Errorf("job %s is dead%s; queuectl dlq retry %s runs it again", id, why, id)
 }

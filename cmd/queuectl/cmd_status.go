@@ -41,7 +41,7 @@ func (a *app) statusCmd() *cobra.Command {
 }
 
 func (a *app) runStatus(asJSON bool) error {
-	s, _, err := a.open()
+	s, _, err := a.openReadOnly()
 	if err != nil {
 		return err
 	}

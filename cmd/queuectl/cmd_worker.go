@@ -49,16 +49,13 @@ and put back (its run not counted).`,
 		Example: "  queuectl worker start --count 3\n  queuectl worker start --foreground",
 		Args:    noArgs,
 		RunE: op(func(cmd *cobra.Command, args []string) error {
-			if count < 1 || count > 256 {
-				return fmt.Errorf("--count %d: must be between 1 and 256", count)
-			}
 			if foreground {
 				return a.runForeground(count, ids)
 			}
 			return a.startDetached(count)
 		}),
 	}
-	start.Flags().IntVarP(&count, "count", "n", 1, "number of workers")
+	start.Flags().VarP(newIntFlag(&count, 1, 1, 256), "count", "n", "number of workers")
 	start.Flags().BoolVar(&foreground, "foreground", false, "run in this terminal until Ctrl-C")
 	start.Flags().StringSliceVar(&ids, "worker-id", nil, "ids for the workers (default: new ones)")
 	_ = start.Flags().MarkHidden("worker-id")
@@ -280,7 +277,7 @@ func (a *app) startDetached(count int) error {
 // stopWorkers asks all workers to stop, waits up to timeout, terminates the
 // rest, and puts back any job they left in processing/.
 func (a *app) stopWorkers(timeout time.Duration) error {
-	s, cfg, err := a.open()
+	s, cfg, err := a.openExisting(false)
 	if err != nil {
 		return err
 	}

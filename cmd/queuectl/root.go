@@ -10,7 +10,6 @@ import (
 	"github.com/queuectl/queuectl/internal/config"
 	"github.com/queuectl/queuectl/internal/spool"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
 // app holds what every command shares: the standard streams and the global
@@ -80,18 +79,6 @@ spool from --spool, $QUEUECTL_SPOOL or the config's spool_dir (default ./spool).
 	return root
 }
 
-// flagError classifies an error from parsing flags: a value that does not
-// parse (--priority high) is an invalid value, exit 1, as when a value
-// parses but is out of range; an unknown flag or a missing value is a
-// usage error, exit 2.
-func flagError(c *cobra.Command, err error) error {
-	var iv *pflag.InvalidValueError
-	if errors.As(err, &iv) {
-		return &opError{err}
-	}
-	return &usageError{err.Error()}
-}
-
 // noArgs refuses arguments, naming an unknown subcommand as such.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
@@ -153,8 +140,38 @@ func (a *app) spoolDir(cfg *config.Config) string {
 	return cfg.Spool()
 }
 
+// openReadOnly opens the spool for a command that only reads it (list,
+// status, dlq list, logs, doctor without --repair): it creates and changes
+// nothing, and a spool that does not exist is an error naming the path
+// (exit 1), not an empty queue. Every read-only command opens its spool
+// with this.
+func (a *app) openReadOnly() (*spool.Spool, *config.Config, error) {
+	return a.openExisting(true)
+}
+
+// openExisting opens a spool that must exist, creating nothing: for the
+// commands that only read (readOnly, see openReadOnly) and for those that
+// change jobs or workers already there (dlq retry, worker stop), which
+// have nothing to do in a spool that does not exist.
+func (a *app) openExisting(readOnly bool) (*spool.Spool, *config.Config, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := spool.OpenExisting(a.spoolDir(cfg), spool.Options{GroupShared: cfg.GroupShared, ReadOnly: readOnly})
+	var ns *spool.NoSpoolError
+	if errors.As(err, &ns) {
+		return nil, nil, fmt.Errorf("%w (check --spool, $%s or spool_dir in the configuration; enqueue and worker start create a spool)", err, config.EnvSpool)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, cfg, nil
+}
+
 // open reads the configuration and opens the spool it names (or the one
-// given by --spool or $QUEUECTL_SPOOL).
+// given by --spool or $QUEUECTL_SPOOL), creating it where missing: for
+// enqueue and worker start.
 func (a *app) open() (*spool.Spool, *config.Config, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {

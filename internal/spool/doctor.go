@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,12 +24,8 @@ type Finding struct {
 	Path string // relative to the spool
 	Msg  string // what is wrong, in plain words
 	Fix  string // what --repair does about it; "" if it must be fixed by hand
-}
 
-// Attach returns the spool at root without creating anything, for
-// inspecting a spool that may be damaged.
-func Attach(root string, o Options) *Spool {
-	return &Spool{root: root, group: o.GroupShared, Now: time.Now}
+	keep State // of a duplicate: the copy that Repair keeps
 }
 
 // Check looks the spool over and reports what is wrong. It changes nothing.
@@ -73,15 +70,32 @@ func (s *Spool) Check() ([]Finding, error) {
 			where[e.Job.ID] = append(where[e.Job.ID], st)
 		}
 	}
-	ids := make([]string, 0, len(where))
+	// The listings above were taken one after another: a job that moved
+	// between two of them shows in both. Look at each again.
+	var suspects []string
 	for id, sts := range where {
 		if len(sts) > 1 {
-			ids = append(ids, id)
+			suspects = append(suspects, id)
 		}
 	}
-	slices.Sort(ids)
+	twins, err := s.confirmTwins(suspects)
+	if err != nil {
+		return nil, err
+	}
+	ids := slices.Sorted(maps.Keys(twins))
 	for _, id := range ids {
-		out = append(out, Finding{Kind: "duplicate", Path: id, Msg: fmt.Sprintf("job %s is in %d directories: %v; keep the right one by hand", id, len(where[id]), where[id])})
+		f := Finding{Kind: "duplicate", Path: id, Msg: fmt.Sprintf("job %s is in %d directories: %v", id, len(twins[id]), twins[id])}
+		if keep, why, err := s.keepOf(id, twins[id]); err != nil {
+			f.Msg += fmt.Sprintf(" (%v); keep the right one by hand", err)
+		} else {
+			f.keep = keep
+			others := "the other copy"
+			if len(twins[id]) > 2 {
+				others = "the other copies"
+			}
+			f.Fix = fmt.Sprintf("keep %s/%s.json (%s), move %s to rejected/", keep, id, why, others)
+		}
+		out = append(out, f)
 	}
 	if !missing[string(Processing)] {
 		orphans, err := s.Orphans()
@@ -165,6 +179,8 @@ func (s *Spool) Repair(f Finding) error {
 		return err
 	case "stale-temp":
 		return os.Remove(filepath.Join(s.root, f.Path))
+	case "duplicate":
+		return s.repairTwin(f.Path, f.keep)
 	case "stale-worker":
 		_, err := s.Workers(true)
 		return err

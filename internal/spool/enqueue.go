@@ -38,13 +38,22 @@ func (s *Spool) Find(id string) (State, error) {
 }
 
 // lock takes the spool lock, exclusive or shared, and returns its release.
+// A spool opened ReadOnly creates no lock file: where there is none, no
+// process has ever taken the lock, and the release does nothing.
 func (s *Spool) lock(exclusive bool) (func(), error) {
-	l := flock.New(filepath.Join(s.root, lockName), flock.SetPermissions(s.fileMode()))
+	opts := []flock.Option{flock.SetPermissions(s.fileMode())}
+	if s.readOnly {
+		opts = append(opts, flock.SetFlag(os.O_RDONLY))
+	}
+	l := flock.New(filepath.Join(s.root, lockName), opts...)
 	var err error
 	if exclusive {
 		err = l.Lock()
 	} else {
 		err = l.RLock()
+	}
+	if s.readOnly && errors.Is(err, fs.ErrNotExist) {
+		return func() {}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lock spool: %w", err)

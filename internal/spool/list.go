@@ -40,6 +40,9 @@ func (s *Spool) names(st State) ([]string, error) {
 // gives without a stat.
 func (s *Spool) entries(st State) ([]fs.DirEntry, error) {
 	des, err := os.ReadDir(s.dir(st))
+	if s.missing(err) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", st, err)
 	}

@@ -91,6 +91,10 @@ func (e *StateError) Error() string {
 type Spool struct {
 	root  string
 	group bool // shared with the group: directories 0770, files 0660
+	// existing: opened by OpenExisting; a missing state directory reads
+	// as empty.
+	existing bool
+	readOnly bool // Options.ReadOnly: the spool lock creates no file
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 }
@@ -102,7 +106,20 @@ type Options struct {
 	// and CheckPrivate accepts group write access (never write access for
 	// others).
 	GroupShared bool
+	// ReadOnly promises that the caller changes nothing (OpenExisting
+	// only): the spool lock, where a check takes it, is taken without
+	// creating its file.
+	ReadOnly bool
 }
+
+// NoSpoolError says that a directory given as a spool is not one: it does
+// not exist, is not a directory, or holds none of the job directories.
+type NoSpoolError struct {
+	Root string
+	Why  string
+}
+
+func (e *NoSpoolError) Error() string { return "no spool at " + e.Root + ": " + e.Why }
 
 // dirPerm and filePerm are a private spool's modes.
 const (
@@ -168,6 +185,41 @@ func OpenWith(root string, o Options) (*Spool, error) {
 		}
 	}
 	return s, nil
+}
+
+// OpenExisting opens the spool at root without creating anything, for the
+// commands that only read it and for those that change jobs that must
+// exist already. The error is a *NoSpoolError when root does not exist, is
+// not a directory, or holds none of the job directories (pending/,
+// processing/, failed/, done/, dead/): a mistyped path is not taken for an
+// empty queue. A spool that lacks only some of its directories is opened,
+// and the missing ones read as empty (doctor reports them).
+func OpenExisting(root string, o Options) (*Spool, error) {
+	if root == "" {
+		return nil, errors.New("open spool: no directory given")
+	}
+	fi, err := os.Stat(root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &NoSpoolError{Root: root, Why: "the directory does not exist"}
+	case err != nil:
+		return nil, fmt.Errorf("open spool: %w", err)
+	case !fi.IsDir():
+		return nil, &NoSpoolError{Root: root, Why: "not a directory"}
+	}
+	s := &Spool{root: root, group: o.GroupShared, existing: true, readOnly: o.ReadOnly, Now: time.Now}
+	for _, st := range States {
+		if fi, err := os.Stat(s.dir(st)); err == nil && fi.IsDir() {
+			return s, nil
+		}
+	}
+	return nil, &NoSpoolError{Root: root, Why: "it holds none of the job directories pending/, processing/, failed/, done/ and dead/"}
+}
+
+// missing reports whether err says that a directory of a spool opened by
+// OpenExisting is missing, which reads as an empty one.
+func (s *Spool) missing(err error) bool {
+	return s.existing && errors.Is(err, fs.ErrNotExist)
 }
 
 // Root returns the spool's directory.

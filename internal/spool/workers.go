@@ -142,6 +142,9 @@ func (s *Spool) workerPath(id, ext string) string {
 // when clean is true.
 func (s *Spool) Workers(clean bool) ([]WorkerInfo, error) {
 	des, err := os.ReadDir(s.WorkerDir())
+	if s.missing(err) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list workers: %w", err)
 	}
