@@ -11,8 +11,12 @@ import (
 
 // statusView is status --json, as the contract gives it.
 type statusView struct {
-	Counts  map[spool.State]int `json:"counts"`
-	Workers []workerView        `json:"workers"`
+	Counts map[spool.State]int `json:"counts"`
+	Paused bool                `json:"paused"`
+	// OldestPendingAge is how long the longest-waiting claimable job has
+	// been due, in seconds; absent when no job is due.
+	OldestPendingAge *float64     `json:"oldest_pending_age_seconds,omitempty"`
+	Workers          []workerView `json:"workers"`
 }
 
 // workerView is one worker in status --json.
@@ -52,6 +56,16 @@ func (a *app) runStatus(asJSON bool) error {
 			return err
 		}
 	}
+	v.Paused = s.Paused()
+	now := time.Now().UTC()
+	oldest, due, err := s.OldestDue(now)
+	if err != nil {
+		return err
+	}
+	if due {
+		age := now.Sub(oldest).Seconds()
+		v.OldestPendingAge = &age
+	}
 	ws, err := s.Workers(false)
 	if err != nil {
 		return err
@@ -72,6 +86,12 @@ func (a *app) runStatus(asJSON bool) error {
 		fmt.Fprintf(tw, "%s\t%d\n", st, v.Counts[st])
 	}
 	fmt.Fprintf(tw, "\nspool: %s\n", s.Root())
+	if since, ok := s.PausedSince(); ok {
+		fmt.Fprintf(tw, "paused since %s: no job is claimed until queuectl resume\n", stamp(&since))
+	}
+	if v.OldestPendingAge != nil {
+		fmt.Fprintf(tw, "oldest pending job: due for %s\n", roundAge(time.Duration(*v.OldestPendingAge*float64(time.Second))))
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -85,4 +105,12 @@ func (a *app) runStatus(asJSON bool) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", w.ID, w.PID, w.Host, w.State, clean(w.Job, 40), stamp(w.HeartbeatAt))
 	}
 	return tw.Flush()
+}
+
+// roundAge rounds a duration for people: 45s, 3m20s, 2h5m.
+func roundAge(d time.Duration) string {
+	if d < time.Hour {
+		return d.Round(time.Second).String()
+	}
+	return d.Round(time.Minute).String()
 }

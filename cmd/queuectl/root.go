@@ -75,6 +75,8 @@ spool from --spool, $QUEUECTL_SPOOL or the config's spool_dir (default ./spool).
 		a.doctorCmd(),
 		a.dlqCmd(),
 		a.configCmd(),
+		a.pauseCmd(),
+		a.resumeCmd(),
 	)
 	return root
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/queuectl/queuectl/internal/job"
 )
@@ -204,3 +205,41 @@ func (s *Spool) Names(st State) ([]string, error) { return s.names(st) }
 
 // Peek reads and parses the entry name of state st without taking it.
 func (s *Spool) Peek(st State, name string) (*job.Job, error) { return s.readName(st, name) }
+
+// OldestDue returns the earliest time at which a claimable job (in
+// pending/, or in failed/ with its retry due) became due: its run_at, else
+// its created_at. Jobs scheduled after now do not count, nor files that
+// are not valid jobs. It reads every file of both directories.
+func (s *Spool) OldestDue(now time.Time) (time.Time, bool, error) {
+	var oldest time.Time
+	found := false
+	for _, st := range []State{Pending, Failed} {
+		names, err := s.names(st)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		for _, n := range names {
+			if Ignored(n) {
+				continue
+			}
+			j, err := s.readName(st, n)
+			if err != nil {
+				continue
+			}
+			due := j.RunAt
+			switch {
+			case due.IsZero():
+				due = j.CreatedAt
+				if due.After(now) {
+					due = now // a clock ahead holds nothing back
+				}
+			case due.After(now):
+				continue // scheduled
+			}
+			if !found || due.Before(oldest) {
+				oldest, found = due, true
+			}
+		}
+	}
+	return oldest, found, nil
+}

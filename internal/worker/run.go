@@ -56,6 +56,17 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	}
 	w.drop(k)
 	j := lease.Job
+	if w.s.Paused() {
+		// Paused while this claim was in flight: the job goes back
+		// unstarted. (Checked after the rename, so that once pause
+		// returns, no job starts that was not in processing/ by then.)
+		w.paused.Store(true)
+		if _, err := lease.PutBack(); err != nil {
+			w.log.Error("cannot put back a job claimed as the spool was paused; it will be recovered", "job", j.ID, "err", err)
+			lease.Release()
+		}
+		return
+	}
 	w.log.Info("claimed", "job", j.ID, "from", k.state, "to", spool.Processing, "attempt", j.Attempts)
 	w.mu.Lock()
 	w.runs++

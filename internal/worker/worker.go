@@ -64,6 +64,7 @@ type Worker struct {
 	outcomes chan ended  // to the finisher
 	stuck    atomic.Bool // the finisher retries an outcome the disk refused
 	draining atomic.Bool // Drain was called: claim nothing more
+	paused   atomic.Bool // the spool's pause flag is set, as last seen
 	reap     reaper      // kills the running job's process group if the worker dies
 	mu       sync.Mutex
 	idx      *index
@@ -152,6 +153,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.recoverOrphans()
 	w.scan()
 	lastScan := time.Now()
+	if w.paused.Load() {
+		w.log.Info("the spool is paused; no job is claimed until queuectl resume")
+	}
 	wg.Go(func() { w.heartbeats(bg, reg) })
 	wg.Go(func() { w.every(bg, recoverEvery, w.recoverOrphans) })
 
@@ -174,12 +178,15 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.pause(ctx, retryIOEvery) // an outcome waits for the disk (see finish)
 			continue
 		}
-		if k, ok := w.next(); ok {
-			w.runOne(ctx, reg, k)
-			continue
+		paused := w.paused.Load()
+		if !paused {
+			if k, ok := w.next(); ok {
+				w.runOne(ctx, reg, k)
+				continue
+			}
 		}
 		wait := poll - time.Since(lastScan)
-		if due, ok := w.nextDue(); ok && time.Until(due) < wait {
+		if due, ok := w.nextDue(); ok && !paused && time.Until(due) < wait {
 			wait = time.Until(due)
 		}
 		if due, ok := w.badDue(); ok && time.Until(due) < wait {
@@ -352,8 +359,11 @@ func (w *Worker) events(ctx context.Context, watcher *fsnotify.Watcher) {
 			case dir == failed:
 				w.update(spool.Failed, name, ev.Op)
 			case dir == w.s.WorkerDir():
-				if spool.IsStopFlag(name, w.id) {
+				switch {
+				case spool.IsStopFlag(name, w.id):
 					w.signal()
+				case spool.IsPauseFlag(name):
+					w.notePaused()
 				}
 			case w.path != "" && name == filepath.Base(w.path):
 				w.reloadConfig()
@@ -441,11 +451,26 @@ func (w *Worker) quarantine(st spool.State, name string, reason error) {
 	}
 }
 
+// notePaused reads the pause flag again after a change (or at a rescan),
+// and logs and wakes the main loop when it has changed.
+func (w *Worker) notePaused() {
+	now := w.s.Paused()
+	if w.paused.Swap(now) != now {
+		if now {
+			w.log.Info("paused: no new jobs until queuectl resume")
+		} else {
+			w.log.Info("resumed")
+		}
+		w.signal()
+	}
+}
+
 // scan reads the claimable directories and brings the index in line with
 // them: new files are read, vanished ones dropped, bad ones quarantined
 // once their grace period is over. Files already indexed are not read
-// again.
+// again. It reads the pause flag too.
 func (w *Worker) scan() {
+	w.notePaused()
 	for _, st := range []spool.State{spool.Pending, spool.Failed} {
 		names, err := w.s.Names(st)
 		if err != nil {
