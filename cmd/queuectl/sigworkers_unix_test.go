@@ -50,4 +50,3 @@ func sigworkers() {
 		}
 	}
 }
-
