@@ -1,11 +1,8 @@
 package job
 
 import (
-	"errors"
-	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // The job file's JSON, read and written without reflection: job files are
@@ -25,6 +22,9 @@ const (
 	fID = iota
 	fCommand
 	fDir
+	fEnv
+	fAfter
+	fUniqueKey
 	fMaxRetries
 	fPriority
 	fTimeout
@@ -38,6 +38,7 @@ const (
 	fLastError
 	fExitCode
 	fOutput
+	fHistory
 	fState
 )
 
@@ -49,6 +50,12 @@ func fieldNumber(key []byte) int {
 		return fCommand
 	case "dir":
 		return fDir
+	case "env":
+		return fEnv
+	case "after":
+		return fAfter
+	case "unique_key":
+		return fUniqueKey
 	case "max_retries":
 		return fMaxRetries
 	case "priority":
@@ -75,6 +82,8 @@ func fieldNumber(key []byte) int {
 		return fExitCode
 	case "output":
 		return fOutput
+	case "history":
+		return fHistory
 	case "state":
 		return fState
 	}
@@ -277,9 +286,8 @@ func decodeFast(data []byte, j *Job) bool {
 
 // value reads the value of field f into j.
 func (s *scanner) value(j *Job, f int) bool {
-	if len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "null" {
-		s.i += 4 // null is absent
-		return true
+	if s.null() {
+		return true // null is absent
 	}
 	var ok bool
 	switch f {
@@ -289,6 +297,14 @@ func (s *scanner) value(j *Job, f int) bool {
 		j.Command, ok = s.str()
 	case fDir:
 		j.Dir, ok = s.str()
+	case fUniqueKey:
+		j.UniqueKey, ok = s.str()
+	case fEnv:
+		j.Env, ok = s.env()
+	case fAfter:
+		j.After, ok = s.strings()
+	case fHistory:
+		j.History, ok = s.history()
 	case fWorker:
 		j.Worker, ok = s.str()
 	case fLastError:
@@ -301,15 +317,10 @@ func (s *scanner) value(j *Job, f int) bool {
 		j.Priority, ok = s.integer()
 	case fAttempts:
 		j.Attempts, ok = s.integer()
-	case fMaxRetries, fExitCode:
-		var n int
-		if n, ok = s.integer(); ok {
-			if f == fMaxRetries {
-				j.MaxRetries = &n
-			} else {
-				j.ExitCode = &n
-			}
-		}
+	case fMaxRetries:
+		j.MaxRetries, ok = s.intPtr()
+	case fExitCode:
+		j.ExitCode, ok = s.intPtr()
 	case fTimeout:
 		var text string
 		if text, _, ok = s.number(); ok {
@@ -318,9 +329,177 @@ func (s *scanner) value(j *Job, f int) bool {
 			ok = err == nil
 		}
 	case fRunAt, fCreatedAt, fUpdatedAt, fStartedAt, fFinishedAt:
-		start := s.i
-		if _, _, ok = s.quoted(); ok {
-			ok = j.timeField(f).UnmarshalJSON(s.b[start:s.i]) == nil
+		ok = s.time(j.timeField(f))
+	}
+	return ok
+}
+
+func (s *scanner) null() bool {
+	if len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "null" {
+		s.i += 4
+		return true
+	}
+	return false
+}
+
+func (s *scanner) intPtr() (*int, bool) {
+	n, ok := s.integer()
+	return &n, ok
+}
+
+func (s *scanner) time(t *time.Time) bool {
+	start := s.i
+	if _, _, ok := s.quoted(); !ok {
+		return false
+	}
+	return t.UnmarshalJSON(s.b[start:s.i]) == nil
+}
+
+// elements reads a JSON array or object (open and close are its brackets),
+// calling elem for each element with the scanner at its start.
+func (s *scanner) elements(open, close byte, elem func() bool) bool {
+	if !s.eat(open) {
+		return false
+	}
+	s.space()
+	if s.eat(close) {
+		return true
+	}
+	for {
+		s.space()
+		if !elem() {
+			return false
+		}
+		s.space()
+		if s.eat(',') {
+			continue
+		}
+		return s.eat(close)
+	}
+}
+
+// strings reads an array of strings; null elements are left to decode.
+func (s *scanner) strings() ([]string, bool) {
+	list := []string{}
+	ok := s.elements('[', ']', func() bool {
+		v, ok := s.str()
+		list = append(list, v)
+		return ok
+	})
+	return list, ok
+}
+
+// env reads an object of strings; a name given twice, a name with escapes
+// and a null value are left to decode.
+func (s *scanner) env() (map[string]string, bool) {
+	m := map[string]string{}
+	ok := s.elements('{', '}', func() bool {
+		k, _, ok := s.quoted()
+		if !ok {
+			return false
+		}
+		if _, dup := m[string(k)]; dup {
+			return false
+		}
+		s.space()
+		if !s.eat(':') {
+			return false
+		}
+		s.space()
+		v, ok := s.str()
+		m[string(k)] = v
+		return ok
+	})
+	return m, ok
+}
+
+// Field numbers of a history entry.
+const (
+	rAttempt = iota
+	rStartedAt
+	rFinishedAt
+	rWorker
+	rExitCode
+	rError
+	rStopped
+)
+
+func runFieldNumber(key []byte) int {
+	switch string(key) {
+	case "attempt":
+		return rAttempt
+	case "started_at":
+		return rStartedAt
+	case "finished_at":
+		return rFinishedAt
+	case "worker":
+		return rWorker
+	case "exit_code":
+		return rExitCode
+	case "error":
+		return rError
+	case "stopped":
+		return rStopped
+	}
+	return -1
+}
+
+// history reads an array of runs; a null entry is left to decode.
+func (s *scanner) history() ([]Run, bool) {
+	runs := []Run{}
+	ok := s.elements('[', ']', func() bool {
+		var r Run
+		var seen uint32
+		ok := s.elements('{', '}', func() bool {
+			key, _, ok := s.quoted()
+			if !ok {
+				return false
+			}
+			f := runFieldNumber(key)
+			if f < 0 || seen&(1<<f) != 0 {
+				return false
+			}
+			seen |= 1 << f
+			s.space()
+			if !s.eat(':') {
+				return false
+			}
+			s.space()
+			return s.runValue(&r, f)
+		})
+		runs = append(runs, r)
+		return ok
+	})
+	return runs, ok
+}
+
+// runValue reads the value of field f of a history entry into r.
+func (s *scanner) runValue(r *Run, f int) bool {
+	if s.null() {
+		return true // null is absent
+	}
+	var ok bool
+	switch f {
+	case rAttempt:
+		r.Attempt, ok = s.integer()
+	case rStartedAt:
+		ok = s.time(&r.StartedAt)
+	case rFinishedAt:
+		ok = s.time(&r.FinishedAt)
+	case rWorker:
+		r.Worker, ok = s.str()
+	case rExitCode:
+		r.ExitCode, ok = s.intPtr()
+	case rError:
+		r.Error, ok = s.str()
+	case rStopped:
+		switch {
+		case len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "true":
+			r.Stopped, ok = true, true
+			s.i += 4
+		case len(s.b)-s.i >= 5 && string(s.b[s.i:s.i+5]) == "false":
+			ok = true
+			s.i += 5
 		}
 	}
 	return ok
@@ -338,214 +517,4 @@ func (j *Job) timeField(f int) *time.Time {
 		return &j.StartedAt
 	}
 	return &j.FinishedAt
-}
-
-// appendJob appends j as encoding/json's Encoder writes it with
-// SetEscapeHTML(false) and SetIndent("", "  "): one field a line, in struct
-// order, with the struct tags' omitempty and omitzero, ending with the
-// closing brace (no newline).
-func appendJob(b []byte, j *Job) ([]byte, error) {
-	w := Object(b, "  ", "")
-	if j.ID != "" {
-		w.String("id", j.ID)
-	}
-	w.String("command", j.Command)
-	if j.Dir != "" {
-		w.String("dir", j.Dir)
-	}
-	if j.MaxRetries != nil {
-		w.Int("max_retries", *j.MaxRetries)
-	}
-	w.Int("priority", j.Priority)
-	if j.Timeout != 0 {
-		w.Float("timeout", j.Timeout)
-	}
-	w.Time("run_at", j.RunAt, true)
-	w.Int("attempts", j.Attempts)
-	w.Time("created_at", j.CreatedAt, true)
-	w.Time("updated_at", j.UpdatedAt, true)
-	w.Time("started_at", j.StartedAt, true)
-	w.Time("finished_at", j.FinishedAt, true)
-	if j.Worker != "" {
-		w.String("worker", j.Worker)
-	}
-	w.String("last_error", j.LastError)
-	w.IntPtr("exit_code", j.ExitCode)
-	w.String("output", j.Output)
-	if j.State != "" {
-		w.String("state", j.State)
-	}
-	return w.Close()
-}
-
-// ObjectWriter appends one JSON object as encoding/json's Encoder lays it
-// out with SetEscapeHTML(false) and an indent: a field a line.
-type ObjectWriter struct {
-	b       []byte
-	in, out string // before each key, and before the closing brace
-	n       int
-	err     error
-}
-
-// Object starts an object at the end of b: in is put before each key (its
-// indentation at its depth) and out before the closing brace.
-func Object(b []byte, in, out string) *ObjectWriter {
-	return &ObjectWriter{b: append(b, '{'), in: in, out: out}
-}
-
-func (w *ObjectWriter) key(k string) {
-	if w.n > 0 {
-		w.b = append(w.b, ',')
-	}
-	w.n++
-	w.b = append(w.b, '\n')
-	w.b = append(w.b, w.in...)
-	w.b = append(w.b, '"')
-	w.b = append(w.b, k...)
-	w.b = append(w.b, '"', ':', ' ')
-}
-
-// String writes a string field.
-func (w *ObjectWriter) String(k, v string) {
-	w.key(k)
-	w.b = AppendString(w.b, v)
-}
-
-// Int writes an integer field.
-func (w *ObjectWriter) Int(k string, v int) {
-	w.key(k)
-	w.b = strconv.AppendInt(w.b, int64(v), 10)
-}
-
-// Float writes a number field.
-func (w *ObjectWriter) Float(k string, v float64) {
-	w.key(k)
-	var err error
-	if w.b, err = AppendFloat(w.b, v); err != nil && w.err == nil {
-		w.err = err
-	}
-}
-
-// Time writes a time field; omitZero leaves out the zero time, which is
-// otherwise written as null (as a nil *time.Time is).
-func (w *ObjectWriter) Time(k string, t time.Time, omitZero bool) {
-	if t.IsZero() && omitZero {
-		return
-	}
-	w.key(k)
-	if t.IsZero() {
-		w.b = append(w.b, "null"...)
-		return
-	}
-	var err error
-	if w.b, err = AppendTime(w.b, t); err != nil && w.err == nil {
-		w.err = err
-	}
-}
-
-// IntPtr writes an integer field that may be null.
-func (w *ObjectWriter) IntPtr(k string, p *int) {
-	w.key(k)
-	if p == nil {
-		w.b = append(w.b, "null"...)
-		return
-	}
-	w.b = strconv.AppendInt(w.b, int64(*p), 10)
-}
-
-// Close ends the object and returns the bytes, or the first error (a time
-// or number that JSON cannot hold).
-func (w *ObjectWriter) Close() ([]byte, error) {
-	if w.err != nil {
-		return nil, w.err
-	}
-	if w.n > 0 {
-		w.b = append(w.b, '\n')
-		w.b = append(w.b, w.out...)
-	}
-	return append(w.b, '}'), nil
-}
-
-// AppendString appends s as a JSON string, escaped as encoding/json does
-// with SetEscapeHTML(false): quotes, backslashes and control characters
-// escaped, invalid UTF-8 replaced by U+FFFD, and U+2028 and U+2029
-// escaped.
-func AppendString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-// AppendFloat appends f as encoding/json writes a float64.
-func AppendFloat(dst []byte, f float64) ([]byte, error) {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return nil, errors.New("json: unsupported value: " + strconv.FormatFloat(f, 'g', -1, 64))
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, 64)
-	if format == 'e' {
-		// e-09 becomes e-9
-		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
-	}
-	return dst, nil
-}
-
-// AppendTime appends t as encoding/json writes a time.Time: a quoted
-// RFC 3339 time with sub-second precision.
-func AppendTime(dst []byte, t time.Time) ([]byte, error) {
-	b, err := t.MarshalJSON()
-	if err != nil {
-		return nil, errors.New("json: error calling MarshalJSON for type time.Time: " + err.Error())
-	}
-	return append(dst, b...), nil
 }
