@@ -51,9 +51,16 @@ type Run struct {
 	Stopped    bool      `json:"stopped,omitempty"`
 }
 
-// Due reports when the job may be claimed: its run_at, else its creation
-// time (the zero time if it has neither).
+// Due reports when the job may be claimed: its run_at, or the zero time
+// (at once) if it has none. Only run_at delays a job; its creation time
+// and its file's modification time only order it (see Order).
 func (j *Job) Due() time.Time {
+	return j.RunAt
+}
+
+// Order reports the time that places the job among those of its priority,
+// earliest first: its run_at, else its creation time.
+func (j *Job) Order() time.Time {
 	if !j.RunAt.IsZero() {
 		return j.RunAt
 	}

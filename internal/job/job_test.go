@@ -153,6 +153,20 @@ func TestParseNormalizesTimes(t *testing.T) {
 	}
 }
 
+// TestDueOnlyRunAt: only run_at delays a job; created_at orders it.
+func TestDueOnlyRunAt(t *testing.T) {
+	t.Parallel()
+	created := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	j := &Job{Command: "x", CreatedAt: created}
+	if !j.Due().IsZero() || !j.Order().Equal(created) {
+		t.Fatalf("created_at only: Due() = %v, Order() = %v", j.Due(), j.Order())
+	}
+	j.RunAt = created.Add(time.Hour)
+	if !j.Due().Equal(j.RunAt) || !j.Order().Equal(j.RunAt) {
+		t.Fatalf("with run_at: Due() = %v, Order() = %v", j.Due(), j.Order())
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	retries, code := 5, 2
