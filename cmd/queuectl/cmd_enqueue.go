@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -54,7 +55,7 @@ id is printed on stdout.`,
 	f.StringVar(&o.id, "id", "", "job id (default: a new one)")
 	f.StringVarP(&o.command, "command", "c", "", "shell command to run")
 	f.StringVarP(&o.file, "file", "f", "", "read the job as JSON from this file (- for stdin)")
-	f.StringVar(&o.dir, "dir", "", "working directory of the command")
+	f.StringVar(&o.dir, "dir", "", "working directory of the command, relative to the current one (default: the current directory)")
 	f.IntVar(&o.maxRetries, "max-retries", 0, "retries after the first run (default: the max_retries setting)")
 	f.IntVar(&o.priority, "priority", 0, "higher runs first")
 	f.StringVar(&o.timeout, "timeout", "", "time limit per run: seconds or a duration such as 30s (default: command_timeout)")
@@ -86,6 +87,9 @@ func (a *app) runEnqueue(cmd *cobra.Command, o enqueueOpts, args []string) error
 	}
 	if flags.Changed("dir") {
 		j.Dir = o.dir
+	}
+	if j.Dir, err = jobDir(j.Dir); err != nil {
+		return err
 	}
 	if flags.Changed("max-retries") {
 		if o.maxRetries < 0 || o.maxRetries > job.MaxRetriesLimit {
@@ -171,6 +175,23 @@ func (a *app) readJob(o enqueueOpts, command bool, args []string) (*job.Job, err
 		return nil, fmt.Errorf("invalid job in %s: %w", from, err)
 	}
 	return j, nil
+}
+
+// jobDir returns the absolute directory that a job enqueued from here runs
+// in: dir resolved against the current directory, or the current
+// directory itself when dir is empty (a job runs where it was enqueued,
+// not where its worker happens to run).
+func jobDir(dir string) (string, error) {
+	var err error
+	if dir == "" {
+		dir, err = os.Getwd()
+	} else {
+		dir, err = filepath.Abs(dir)
+	}
+	if err != nil {
+		return "", fmt.Errorf("cannot tell the directory the job is to run in (%v): give an absolute --dir", err)
+	}
+	return dir, nil
 }
 
 func readLimited(r io.Reader) ([]byte, error) {
@@ -262,6 +283,9 @@ func (a *app) runBatch(cmd *cobra.Command, from string, args []string) error {
 			}
 		}
 		given[j.ID] = true
+		if j.Dir, err = jobDir(j.Dir); err != nil {
+			return err
+		}
 		if j.MaxRetries == nil {
 			j.MaxRetries = &cfg.MaxRetries
 		}
