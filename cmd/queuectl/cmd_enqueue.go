@@ -98,6 +98,9 @@ func (a *app) runEnqueue(cmd *cobra.Command, o enqueueOpts, args []string) error
 		j.MaxRetries = &o.maxRetries
 	}
 	if flags.Changed("priority") {
+		if o.priority < -job.MaxPriority || o.priority > job.MaxPriority {
+			return fmt.Errorf("--priority %d: must be between %d and %d", o.priority, -job.MaxPriority, job.MaxPriority)
+		}
 		j.Priority = o.priority
 	}
 	if flags.Changed("timeout") {

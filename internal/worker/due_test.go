@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,5 +64,35 @@ func TestIndexOrdersByCreationWithoutWaiting(t *testing.T) {
 	}
 	if due, ok := x.nextDue(); !ok || !due.Equal(now.Add(time.Minute)) {
 		t.Fatalf("nextDue = %v, %v; want the scheduled job's run_at", due, ok)
+	}
+}
+
+// TestOutOfBoundsRejected: a dropped file whose integers are out of their
+// bounds is not run (attempts once overflowed to a negative count): it is
+// rejected, with the field named.
+func TestOutOfBoundsRejected(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ran := filepath.Join(e.dir, "ran")
+	for id, data := range map[string]string{
+		"attempts": `{"command": "touch ` + ran + `", "attempts": 9223372036854775807}`,
+		"priority": `{"command": "touch ` + ran + `", "priority": 9223372036854775807}`,
+		"exit":     `{"command": "touch ` + ran + `", "exit_code": -9223372036854775808}`,
+	} {
+		tmp := filepath.Join(e.dir, "spool", "tmp", id+".json")
+		must(t, os.WriteFile(tmp, []byte(data), 0o600))
+		must(t, os.Rename(tmp, e.s.Path(spool.Pending, id)))
+	}
+	e.start(1)
+	e.waitFor("all rejected", func() bool { return e.count(spool.Rejected) == 3 })
+	for _, f := range []string{"attempts", "priority", "exit_code"} {
+		id := strings.TrimSuffix(f, "_code")
+		reason, err := os.ReadFile(filepath.Join(e.dir, "spool", "rejected", id+".json.reason"))
+		if err != nil || !strings.Contains(string(reason), `field "`+f+`": must be between`) {
+			t.Errorf("%s: reason %q, %v", id, reason, err)
+		}
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Fatal("a job out of bounds ran")
 	}
 }
