@@ -270,7 +270,9 @@ func (a *app) runBatch(cmd *cobra.Command, from string, args []string) error {
 	given := map[string]bool{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), job.MaxSize+1)
-	for n := 1; sc.Scan(); n++ {
+	n := 0 // the physical line, blank ones counted
+	for sc.Scan() {
+		n++
 		text := strings.TrimSpace(sc.Text())
 		if text == "" {
 			continue
@@ -301,14 +303,18 @@ func (a *app) runBatch(cmd *cobra.Command, from string, args []string) error {
 		if errors.Is(err, bufio.ErrTooLong) {
 			err = job.ErrTooLarge
 		}
-		return fmt.Errorf("line %d: %w; nothing was enqueued", len(lines)+1, err)
+		return fmt.Errorf("line %d: %w; nothing was enqueued", n+1, err)
 	}
 	if len(jobs) == 0 {
 		return &usageError{"nothing to enqueue: the batch is empty"}
 	}
 	if err := s.EnqueueBatch(jobs); err != nil {
 		var be *spool.BatchError
-		if errors.As(err, &be) {
+		var twice *spool.TwiceError
+		switch {
+		case errors.As(err, &be) && errors.As(be.Err, &twice):
+			return fmt.Errorf("line %d: id %s is also on line %d; nothing was enqueued", lines[be.Index], twice.ID, lines[twice.First])
+		case errors.As(err, &be):
 			return fmt.Errorf("line %d: %w; nothing was enqueued", lines[be.Index], be.Err)
 		}
 		return err
