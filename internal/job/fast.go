@@ -15,7 +15,7 @@ import (
 // the wrong type) is left to decode, the reference, which also words the
 // error. So the fast path never changes what a file means: FuzzParse checks
 // that it agrees with decode wherever it accepts a file, and that
-// appendJob writes what encoding/json would.
+// appendJob (encode.go) writes what encoding/json would.
 
 // Field numbers, in the order of the Job struct.
 const (
