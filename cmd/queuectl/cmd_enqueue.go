@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -63,7 +64,7 @@ id is printed on stdout.`,
 	f.StringVar(&o.id, "id", "", "job id (default: a new one)")
 	f.StringVarP(&o.command, "command", "c", "", "shell command to run")
 	f.StringVarP(&o.file, "file", "f", "", "read the job as JSON from this file (- for stdin)")
-	f.StringVar(&o.dir, "dir", "", "working directory of the command")
+	f.StringVar(&o.dir, "dir", "", "working directory of the command, relative to the current one (default: the current directory)")
 	f.Var(newIntFlag(&o.maxRetries, 0, 0, job.MaxRetriesLimit), "max-retries", "retries after the first run (default: the max_retries setting)")
 	f.Var(newIntFlag(&o.priority, 0, -maxPriority, maxPriority), "priority", "higher runs first; negative allowed")
 	f.StringVar(&o.timeout, "timeout", "", "time limit per run: seconds or a duration such as 30s (default: command_timeout)")
@@ -94,10 +95,16 @@ func (a *app) runEnqueue(cmd *cobra.Command, o enqueueOpts, args []string) error
 	if flags.Changed("dir") {
 		j.Dir = o.dir
 	}
+	if j.Dir, err = jobDir(j.Dir); err != nil {
+		return err
+	}
 	if flags.Changed("max-retries") {
 		j.MaxRetries = &o.maxRetries
 	}
 	if flags.Changed("priority") {
+		if o.priority < -job.MaxPriority || o.priority > job.MaxPriority {
+			return fmt.Errorf("--priority %d: must be between %d and %d", o.priority, -job.MaxPriority, job.MaxPriority)
+		}
 		j.Priority = o.priority
 	}
 	if flags.Changed("timeout") {
@@ -177,6 +184,23 @@ func (a *app) readJob(o enqueueOpts, command bool, args []string) (*job.Job, err
 	return j, nil
 }
 
+// jobDir returns the absolute directory that a job enqueued from here runs
+// in: dir resolved against the current directory, or the current
+// directory itself when dir is empty (a job runs where it was enqueued,
+// not where its worker happens to run).
+func jobDir(dir string) (string, error) {
+	var err error
+	if dir == "" {
+		dir, err = os.Getwd()
+	} else {
+		dir, err = filepath.Abs(dir)
+	}
+	if err != nil {
+		return "", fmt.Errorf("cannot tell the directory the job is to run in (%v): give an absolute --dir", err)
+	}
+	return dir, nil
+}
+
 func readLimited(r io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, job.MaxSize+1))
 	if err != nil {
@@ -250,7 +274,9 @@ func (a *app) runBatch(cmd *cobra.Command, from string, args []string) error {
 	given := map[string]bool{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), job.MaxSize+1)
-	for n := 1; sc.Scan(); n++ {
+	n := 0 // the physical line, blank ones counted
+	for sc.Scan() {
+		n++
 		text := strings.TrimSpace(sc.Text())
 		if text == "" {
 			continue
@@ -266,6 +292,9 @@ func (a *app) runBatch(cmd *cobra.Command, from string, args []string) error {
 			}
 		}
 		given[j.ID] = true
+		if j.Dir, err = jobDir(j.Dir); err != nil {
+			return err
+		}
 		if j.MaxRetries == nil {
 			j.MaxRetries = &cfg.MaxRetries
 		}
@@ -278,14 +307,18 @@ func (a *app) runBatch(cmd *cobra.Command, from string, args []string) error {
 		if errors.Is(err, bufio.ErrTooLong) {
 			err = job.ErrTooLarge
 		}
-		return fmt.Errorf("line %d: %w; nothing was enqueued", len(lines)+1, err)
+		return fmt.Errorf("line %d: %w; nothing was enqueued", n+1, err)
 	}
 	if len(jobs) == 0 {
 		return &usageError{"nothing to enqueue: the batch is empty"}
 	}
 	if err := s.EnqueueBatch(jobs); err != nil {
 		var be *spool.BatchError
-		if errors.As(err, &be) {
+		var twice *spool.TwiceError
+		switch {
+		case errors.As(err, &be) && errors.As(be.Err, &twice):
+			return fmt.Errorf("line %d: id %s is also on line %d; nothing was enqueued", lines[be.Index], twice.ID, lines[twice.First])
+		case errors.As(err, &be):
 			return fmt.Errorf("line %d: %w; nothing was enqueued", lines[be.Index], be.Err)
 		}
 		return err

@@ -41,10 +41,12 @@ func checkFast(t *testing.T, data []byte) {
 	}
 }
 
+// checkMarshal checks Marshal against encoding/json, which is given the
+// job as Marshal cuts it to its limits.
 func checkMarshal(t *testing.T, j *Job) {
 	t.Helper()
 	got, err := Marshal(j)
-	want, werr := marshalReference(j)
+	want, werr := marshalReference(j.clipped())
 	if werr == nil && len(want) > MaxSize {
 		werr = ErrTooLarge
 	}
@@ -70,6 +72,16 @@ func TestDecodeFastAgrees(t *testing.T) {
 		`{"command": "x", "priority": 99999999999999999999}`, `{"command": "x", "attempts": -0}`,
 		`{"command": "x", "started_at": "2026-11-27 10:00:00Z"}`, `{"command": "x", "run_at": 5}`,
 		`{"command": "x", "state": ["a"]}`, `{"command": "x", "priority": -}`, `{"command": "x"`,
+		`{"command": "x", "env": {"A": "1", "B_2": "two\n"}, "after": ["a", "b"], "unique_key": "k"}`,
+		`{"command": "x", "env": {}, "after": [], "history": []}`, `{"command": "x", "env": { }, "after": [ ]}`,
+		`{"command": "x", "env": {"A": "1", "A": "2"}}`, `{"command": "x", "env": {"A": null}}`, `{"command": "x", "env": {"\u0041": "1"}}`,
+		`{"command": "x", "env": {"A": 1}}`, `{"command": "x", "env": {"A" "1"}}`, `{"command": "x", "env": {"A": "1",}}`,
+		`{"command": "x", "after": [null]}`, `{"command": "x", "after": ["a",]}`, `{"command": "x", "after": ["a" "b"]}`, `{"command": "x", "after": [1]}`,
+		`{"command": "x", "history": [{"attempt": 1, "started_at": "2026-11-27T10:00:00Z", "finished_at": "2026-11-27T10:00:01.5+01:00", "worker": "w", "exit_code": 2, "error": "exit status 2", "stopped": true}]}`,
+		`{"command": "x", "history": [{}, {"stopped": false, "exit_code": null, "worker": null}]}`,
+		`{"command": "x", "history": [null]}`, `{"command": "x", "history": [{"attempt": 1, "attempt": 2}]}`, `{"command": "x", "history": [{"attempts": 1}]}`,
+		`{"command": "x", "history": [{"stopped": tru}]}`, `{"command": "x", "history": [{"stopped": truex}]}`, `{"command": "x", "history": [{"attempt": 1.5}]}`,
+		`{"command": "x", "history": [{},]}`, `{"command": "x", "history": [{"error": "e"},{"error": "\u0065"}]}`, `{"command": "x", "history": {}}`,
 	} {
 		checkFast(t, []byte(data))
 	}
@@ -107,6 +119,12 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 		{Command: "x", Timeout: 1e21}, {Command: "x", Timeout: 123456789.125}, {Command: "x", Timeout: math.Copysign(0, -1)},
 		{Command: "x", Timeout: math.NaN()}, {Command: "x", Timeout: math.Inf(1)},
 		{Command: "x", RunAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{Command: "x", Env: map[string]string{"Z": "last", "A": "first\u2028", "a": "<&>", "B\x01": "\x00"}, After: []string{"b", "a"},
+			UniqueKey: "key \"q\"", History: []Run{{}, {Attempt: 2, StartedAt: now, FinishedAt: now.Add(time.Second), Worker: "w1",
+				ExitCode: &code, Error: "exit status 7\n", Stopped: true}, {Attempt: 3, ExitCode: &retries}}},
+		{Command: "x", Env: map[string]string{}, After: []string{}, History: []Run{}},
+		{Command: "x", History: []Run{{StartedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}},
+		{Command: "x", Output: strings.Repeat("\x01", MaxOutput+10), LastError: strings.Repeat("é", MaxError), Attempts: MaxAttempts + 5},
 	} {
 		checkMarshal(t, j)
 	}

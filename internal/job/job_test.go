@@ -35,7 +35,47 @@ func TestParseErrors(t *testing.T) {
 		{"timeout negative", `{"command": "x", "timeout": -1}`, "", `field "timeout": must be between`},
 		{"timeout string", `{"command": "x", "timeout": "30s"}`, "", `field "timeout": want a number`},
 		{"run_at bad", `{"command": "x", "run_at": "tomorrow"}`, "", `field "run_at": want an RFC 3339 time`},
-		{"attempts negative", `{"command": "x", "attempts": -2}`, "", `field "attempts": must not be negative`},
+		{"attempts negative", `{"command": "x", "attempts": -2}`, "", `field "attempts": must be between 0 and 1001`},
+		{"attempts overflow", `{"command": "echo hi", "attempts": 9223372036854775807}`, "", `field "attempts": must be between 0 and 1001`},
+		{"attempts over", `{"command": "x", "attempts": 1002}`, "", `field "attempts": must be between 0 and 1001`},
+		{"retries over", `{"command": "x", "max_retries": 1001}`, "", `field "max_retries": must be between 0 and 1000`},
+		{"priority over", `{"command": "x", "priority": 1000001}`, "", `field "priority": must be between -1000000 and 1000000`},
+		{"priority under", `{"command": "x", "priority": -1000001}`, "", `field "priority": must be between -1000000 and 1000000`},
+		{"exit code over", `{"command": "x", "exit_code": 4294967296}`, "", `field "exit_code": must be between -2147483648 and 4294967295`},
+		{"exit code under", `{"command": "x", "exit_code": -2147483649}`, "", `field "exit_code": must be between`},
+		{"command too long", `{"command": "` + strings.Repeat("x", MaxCommand+1) + `"}`, "", `field "command": 130817 bytes long, over the limit of 130816 bytes`},
+		{"dir too long", `{"command": "x", "dir": "/` + strings.Repeat("d", MaxDir) + `"}`, "", `field "dir": longer than 4096 bytes`},
+		{"last error too long", `{"command": "x", "last_error": "` + strings.Repeat("e", MaxError+1) + `"}`, "", `field "last_error": longer than 1024 bytes`},
+		{"worker too long", `{"command": "x", "worker": "` + strings.Repeat("w", MaxWorker+1) + `"}`, "", `field "worker": longer than 256 bytes`},
+		{"state too long", `{"command": "x", "state": "` + strings.Repeat("s", MaxState+1) + `"}`, "", `field "state": longer than 64 bytes`},
+		{"env type", `{"command": "x", "env": ["A=1"]}`, "", `field "env": want an object of strings`},
+		{"env value type", `{"command": "x", "env": {"A": 1}}`, "", `field "env": variable "A": want a string`},
+		{"env null value", `{"command": "x", "env": {"A": null}}`, "", `field "env": variable "A": want a string`},
+		{"env twice", `{"command": "x", "env": {"A": "1", "A": "2"}}`, "", `field "env": variable "A" given twice`},
+		{"env name with =", `{"command": "x", "env": {"A=B": "1"}}`, "", `field "env": variable name "A=B" contains '='`},
+		{"env name empty", `{"command": "x", "env": {"": "1"}}`, "", `field "env": empty variable name`},
+		{"env name nul", `{"command": "x", "env": {"A\u0000": "1"}}`, "", `field "env": variable name "A\x00" contains '='`},
+		{"env value nul", `{"command": "x", "env": {"A": "a\u0000b"}}`, "", `field "env": the value of "A" is not valid UTF-8 or contains a NUL byte`},
+		{"env too large", `{"command": "x", "env": {"A": "` + strings.Repeat("v", MaxEnv) + `"}}`, "", `field "env": 65539 bytes, over the limit of 65536`},
+		{"after type", `{"command": "x", "after": "a"}`, "", `field "after": want an array of strings`},
+		{"after bad id", `{"command": "x", "after": ["a/b"]}`, "", `field "after": id "a/b" may hold only`},
+		{"after null id", `{"command": "x", "after": [null]}`, "", `field "after": id "" must not be empty`},
+		{"after twice", `{"command": "x", "after": ["a", "b", "a"]}`, "", `field "after": id "a" given twice`},
+		{"after itself", `{"command": "x", "after": ["me"]}`, "me", `field "after": id "me" is the job itself`},
+		{"after too many", `{"command": "x", "after": ["a0"` + strings.Repeat(`, "a1"`, MaxAfter) + `]}`, "", `field "after": more than 100 ids`},
+		{"unique key control", `{"command": "x", "unique_key": "a\tb"}`, "", `field "unique_key": contains a control character`},
+		{"unique key too long", `{"command": "x", "unique_key": "` + strings.Repeat("k", MaxKey+1) + `"}`, "", `field "unique_key": longer than 256 bytes`},
+		{"history type", `{"command": "x", "history": {}}`, "", `field "history": want an array of objects`},
+		{"history entry type", `{"command": "x", "history": [1]}`, "", `field "history[0]": want an object, got 1`},
+		{"history null entry", `{"command": "x", "history": [{}, null]}`, "", `field "history[1]": want an object, got null`},
+		{"history unknown field", `{"command": "x", "history": [{"attempt": 1, "exitcode": 1}]}`, "", `field "history[0].exitcode": unknown field`},
+		{"history field twice", `{"command": "x", "history": [{"attempt": 1, "attempt": 2}]}`, "", `field "history[0].attempt": given twice`},
+		{"history field type", `{"command": "x", "history": [{"stopped": "yes"}]}`, "", `field "history[0].stopped": want true or false, got "yes"`},
+		{"history time", `{"command": "x", "history": [{"started_at": "now"}]}`, "", `field "history[0].started_at": want an RFC 3339 time`},
+		{"history attempt", `{"command": "x", "history": [{"attempt": 1}, {"attempt": 9223372036854775807}]}`, "", `field "history[1].attempt": must be between 0 and 1001`},
+		{"history exit code", `{"command": "x", "history": [{"exit_code": -9999999999}]}`, "", `field "history[0].exit_code": must be between`},
+		{"history error", `{"command": "x", "history": [{"error": "` + strings.Repeat("e", MaxError+1) + `"}]}`, "", `field "history[0].error": longer than 1024 bytes`},
+		{"history too long", `{"command": "x", "history": [{}` + strings.Repeat(`, {}`, MaxHistory) + `]}`, "", `field "history": more than 20 runs`},
 		{"bad id", `{"id": "../x", "command": "x"}`, "", `field "id": id "../x" must start with a letter or digit`},
 		{"bad id char", `{"id": "a/b", "command": "x"}`, "", `field "id": id "a/b" may hold only`},
 		{"reserved id", `{"id": "NUL", "command": "x"}`, "", `reserved by Windows`},
@@ -113,6 +153,20 @@ func TestParseNormalizesTimes(t *testing.T) {
 	}
 }
 
+// TestDueOnlyRunAt: only run_at delays a job; created_at orders it.
+func TestDueOnlyRunAt(t *testing.T) {
+	t.Parallel()
+	created := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	j := &Job{Command: "x", CreatedAt: created}
+	if !j.Due().IsZero() || !j.Order().Equal(created) {
+		t.Fatalf("created_at only: Due() = %v, Order() = %v", j.Due(), j.Order())
+	}
+	j.RunAt = created.Add(time.Hour)
+	if !j.Due().Equal(j.RunAt) || !j.Order().Equal(j.RunAt) {
+		t.Fatalf("with run_at: Due() = %v, Order() = %v", j.Due(), j.Order())
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	retries, code := 5, 2
@@ -185,6 +239,14 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"command": "x", "run_at": "9999-12-31T23:30:00-01:00"}`), "")
 	f.Add([]byte(`{"command": "x"} garbage`), "")
 	f.Add([]byte(`{"command": "a\"b\\c\n\t\u2028", "timeout": 1e-7, "state": null}`), "")
+	f.Add([]byte(`{"command": "x", "env": {"A": "1", "B": "two"}, "after": ["a", "b"], "unique_key": "k"}`), "c")
+	f.Add([]byte(`{"command": "x", "env": {"A": "1", "A": "2"}, "after": ["a", "a"]}`), "")
+	f.Add([]byte(`{"command": "x", "env": {"A=B": "1", "": "2", "C": "\u0000"}}`), "")
+	f.Add([]byte(`{"command": "x", "history": [{"attempt": 1, "started_at": "2026-11-27T10:00:00Z", "finished_at": "2026-11-27T10:00:01Z", "worker": "w", "exit_code": 1, "error": "exit status 1", "stopped": true}, {}]}`), "")
+	f.Add([]byte(`{"command": "x", "history": [{"attempt": 1, "bogus": 2}, null]}`), "")
+	f.Add([]byte(`{"command": "echo hi", "attempts": 9223372036854775807}`), "")
+	f.Add([]byte(`{"command": "x", "attempts": 1001, "max_retries": 1000, "priority": -1000000, "exit_code": 4294967295}`), "")
+	f.Add([]byte(`{"command": "x", "attempts": 1002, "priority": 1000001, "exit_code": -2147483649}`), "")
 	f.Fuzz(func(t *testing.T, data []byte, name string) {
 		if utf8.Valid(data) {
 			checkFast(t, data)

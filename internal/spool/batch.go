@@ -21,6 +21,18 @@ type BatchError struct {
 func (e *BatchError) Error() string { return e.Err.Error() }
 func (e *BatchError) Unwrap() error { return e.Err }
 
+// TwiceError is the Err of a BatchError whose job has the id of an earlier
+// job of the batch, job First (counting from 0): it says which, so that a
+// caller can name both jobs as its user knows them (lines of a file, say).
+type TwiceError struct {
+	ID    string
+	First int
+}
+
+func (e *TwiceError) Error() string {
+	return fmt.Sprintf("id %s is also job %d of the batch", e.ID, e.First+1)
+}
+
 // EnqueueBatch stores many new jobs with far fewer flushes than Enqueue
 // one by one: all files are written to tmp/, flushed together (one syncfs
 // on Linux), checked for unique ids under the spool lock, published with
@@ -39,7 +51,7 @@ func (s *Spool) EnqueueBatch(jobs []*job.Job) error {
 			return &BatchError{i, err}
 		}
 		if k, dup := seen[j.ID]; dup {
-			return &BatchError{i, fmt.Errorf("id %s is also job %d of the batch", j.ID, k+1)}
+			return &BatchError{i, &TwiceError{ID: j.ID, First: k}}
 		}
 		seen[j.ID] = i
 		if j.CreatedAt.IsZero() {

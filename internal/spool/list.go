@@ -66,7 +66,7 @@ func (s *Spool) Count(st State) (int, error) {
 }
 
 // List reads every entry of a state directory, in claim order for pending
-// and failed jobs (priority, then due time) and by last update otherwise.
+// and failed jobs (see Before) and by last update otherwise.
 // Entries that are not valid jobs come last, with Err set.
 func (s *Spool) List(st State) ([]Entry, error) {
 	des, err := s.entries(st)
@@ -124,10 +124,10 @@ func cmpBool(a, b bool) int {
 	return 1
 }
 
-// Before orders jobs for claiming: higher priority first, then earlier due
-// time, then id.
+// Before orders jobs for claiming: higher priority first, then earlier
+// run_at or creation time (job.Order), then id.
 func Before(a, b *job.Job) int {
-	return cmp.Or(cmp.Compare(b.Priority, a.Priority), a.Due().Compare(b.Due()), strings.Compare(a.ID, b.ID))
+	return cmp.Or(cmp.Compare(b.Priority, a.Priority), a.Order().Compare(b.Order()), strings.Compare(a.ID, b.ID))
 }
 
 // readName reads and parses the file name in state st.

@@ -19,15 +19,16 @@ type key struct {
 type item struct {
 	key
 	priority int
-	due      time.Time
-	pos      int // in its heap; -1 when in none
+	due      time.Time // not claimed before (run_at); zero: at once
+	order    time.Time // place among the ready jobs of its priority (job.Order)
+	pos      int       // in its heap; -1 when in none
 	ready    bool
 }
 
 // index keeps the claimable jobs (pending and failed) in claim order
 // without rescanning directories: a ready heap ordered by priority, then
-// due time, then id, and a future heap of jobs not yet due, ordered by due
-// time. Adding, removing and taking cost O(log n).
+// order time (run_at, else created_at), then id, and a future heap of jobs
+// not yet due, ordered by due time. Only the due time holds a job back. Adding, removing and taking cost O(log n).
 type index struct {
 	items  map[key]*item
 	ready  readyHeap
@@ -38,15 +39,15 @@ func newIndex() *index {
 	return &index{items: map[key]*item{}}
 }
 
-// put adds or updates a job.
-func (x *index) put(k key, priority int, due time.Time) {
+// put adds or updates a job, due at due and placed by order.
+func (x *index) put(k key, priority int, due, order time.Time) {
 	if it, ok := x.items[k]; ok {
-		if it.priority == priority && it.due.Equal(due) {
+		if it.priority == priority && it.due.Equal(due) && it.order.Equal(order) {
 			return
 		}
 		x.remove(k)
 	}
-	it := &item{key: k, priority: priority, due: due}
+	it := &item{key: k, priority: priority, due: due, order: order}
 	x.items[k] = it
 	heap.Push(&x.future, it)
 }
@@ -69,7 +70,7 @@ func (x *index) remove(k key) {
 func (x *index) postpone(k key, until time.Time) {
 	if it, ok := x.items[k]; ok && it.due.Before(until) {
 		x.remove(k)
-		it := &item{key: k, priority: it.priority, due: until}
+		it := &item{key: k, priority: it.priority, due: until, order: it.order}
 		x.items[k] = it
 		heap.Push(&x.future, it)
 	}
@@ -111,7 +112,7 @@ type readyHeap []*item
 func (h readyHeap) Len() int { return len(h) }
 func (h readyHeap) Less(i, j int) bool {
 	a, b := h[i], h[j]
-	return cmp.Or(cmp.Compare(b.priority, a.priority), a.due.Compare(b.due), strings.Compare(a.id, b.id)) < 0
+	return cmp.Or(cmp.Compare(b.priority, a.priority), a.order.Compare(b.order), strings.Compare(a.id, b.id)) < 0
 }
 func (h readyHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i]; h[i].pos = i; h[j].pos = j }
 func (h *readyHeap) Push(v any)   { it := v.(*item); it.pos = len(*h); *h = append(*h, it) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"strconv"
@@ -261,7 +262,10 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.Env = append(os.Environ(), "QUEUECTL_JOB_ID="+j.ID, "QUEUECTL_ATTEMPT="+strconv.Itoa(j.Attempts),
 		"QUEUECTL_WORKER="+w.id, "QUEUECTL_JOB_SPOOL="+w.spoolPath)
-	err = cmd.Start()
+	err = checkDir(j.Dir)
+	if err == nil {
+		err = cmd.Start()
+	}
 	closeAll(pw, gateR) // the command has its own copies
 	if err != nil {
 		closeAll(gateW)
@@ -355,6 +359,25 @@ func notStarted(err error) outcome {
 		return outcome{stopped: true, fault: true, msg: msg}
 	}
 	return outcome{msg: msg}
+}
+
+// checkDir reports a job directory that is missing or not a directory,
+// naming it: exec would blame the shell instead.
+func checkDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &pe):
+		return fmt.Errorf("directory %s: %w", dir, pe.Err)
+	case err != nil:
+		return fmt.Errorf("directory %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("directory %s: not a directory", dir)
+	}
+	return nil
 }
 
 func closeAll(fs ...*os.File) {

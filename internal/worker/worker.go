@@ -410,7 +410,7 @@ func (w *Worker) inspect(st spool.State, name string) {
 	case err == nil:
 		w.mu.Lock()
 		delete(w.bad, k)
-		w.idx.put(k, j.Priority, j.Due())
+		w.idx.put(k, j.Priority, j.Due(), j.Order())
 		w.mu.Unlock()
 		w.signal()
 	case errors.Is(err, fs.ErrNotExist):
