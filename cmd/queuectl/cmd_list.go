@@ -81,28 +81,33 @@ func (a *app) runList(states []spool.State, asJSON bool) error {
 // jobView is a job as list --json shows it: every field of the contract
 // present, defaults filled in, and the state from the job's directory.
 type jobView struct {
-	ID         string     `json:"id"`
-	State      string     `json:"state"`
-	Command    string     `json:"command"`
-	Dir        string     `json:"dir,omitempty"`
-	MaxRetries int        `json:"max_retries"`
-	Priority   int        `json:"priority"`
-	Timeout    float64    `json:"timeout"`
-	RunAt      *time.Time `json:"run_at"`
-	Attempts   int        `json:"attempts"`
-	CreatedAt  *time.Time `json:"created_at"`
-	UpdatedAt  *time.Time `json:"updated_at"`
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	Worker     string     `json:"worker,omitempty"`
-	LastError  string     `json:"last_error"`
-	ExitCode   *int       `json:"exit_code"`
-	Output     string     `json:"output"`
+	ID         string            `json:"id"`
+	State      string            `json:"state"`
+	Command    string            `json:"command"`
+	Dir        string            `json:"dir,omitempty"`
+	Env        map[string]string `json:"env,omitempty"`
+	After      []string          `json:"after,omitempty"`
+	UniqueKey  string            `json:"unique_key,omitempty"`
+	MaxRetries int               `json:"max_retries"`
+	Priority   int               `json:"priority"`
+	Timeout    float64           `json:"timeout"`
+	RunAt      *time.Time        `json:"run_at"`
+	Attempts   int               `json:"attempts"`
+	CreatedAt  *time.Time        `json:"created_at"`
+	UpdatedAt  *time.Time        `json:"updated_at"`
+	StartedAt  *time.Time        `json:"started_at,omitempty"`
+	FinishedAt *time.Time        `json:"finished_at,omitempty"`
+	Worker     string            `json:"worker,omitempty"`
+	LastError  string            `json:"last_error"`
+	ExitCode   *int              `json:"exit_code"`
+	Output     string            `json:"output"`
+	History    []job.Run         `json:"history,omitempty"`
 }
 
 func view(j *job.Job, st spool.State, cfg *config.Config) jobView {
 	return jobView{
 		ID: j.ID, State: string(st), Command: j.Command, Dir: j.Dir,
+		Env: j.Env, After: j.After, UniqueKey: j.UniqueKey, History: j.History,
 		MaxRetries: j.Retries(cfg.MaxRetries), Priority: j.Priority, Timeout: j.Timeout,
 		RunAt: timePtr(j.RunAt), Attempts: j.Attempts, CreatedAt: timePtr(j.CreatedAt),
 		UpdatedAt: timePtr(j.UpdatedAt), StartedAt: timePtr(j.StartedAt),
@@ -160,12 +165,25 @@ func writeJobs(w io.Writer, jobs []jobView) error {
 // appendJSON appends v as encoding/json writes it as an element of an
 // array indented by two spaces: keep it in step with jobView's tags.
 func (v *jobView) appendJSON(b []byte) ([]byte, error) {
-	w := job.Object(b, "    ", "  ")
+	return v.appendObject(job.Object(b, "    ", "  "))
+}
+
+// appendObject writes v's fields with w.
+func (v *jobView) appendObject(w *job.ObjectWriter) ([]byte, error) {
 	w.String("id", v.ID)
 	w.String("state", v.State)
 	w.String("command", v.Command)
 	if v.Dir != "" {
 		w.String("dir", v.Dir)
+	}
+	if len(v.Env) > 0 {
+		w.StringMap("env", v.Env)
+	}
+	if len(v.After) > 0 {
+		w.Strings("after", v.After)
+	}
+	if v.UniqueKey != "" {
+		w.String("unique_key", v.UniqueKey)
 	}
 	w.Int("max_retries", v.MaxRetries)
 	w.Int("priority", v.Priority)
@@ -182,6 +200,9 @@ func (v *jobView) appendJSON(b []byte) ([]byte, error) {
 	w.String("last_error", v.LastError)
 	w.IntPtr("exit_code", v.ExitCode)
 	w.String("output", v.Output)
+	if len(v.History) > 0 {
+		w.Runs("history", v.History)
+	}
 	return w.Close()
 }
 

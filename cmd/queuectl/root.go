@@ -77,6 +77,7 @@ spool from --spool, $QUEUECTL_SPOOL or the config's spool_dir (default ./spool).
 		a.configCmd(),
 		a.pauseCmd(),
 		a.resumeCmd(),
+		a.showCmd(),
 	)
 	return root
 }

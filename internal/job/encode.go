@@ -52,18 +52,7 @@ func appendJob(b []byte, j *Job) ([]byte, error) {
 	w.IntPtr("exit_code", j.ExitCode)
 	w.String("output", j.Output)
 	if len(j.History) > 0 {
-		w.Objects("history", len(j.History), func(e *ObjectWriter, i int) {
-			r := &j.History[i]
-			e.Int("attempt", r.Attempt)
-			e.Time("started_at", r.StartedAt, true)
-			e.Time("finished_at", r.FinishedAt, true)
-			e.String("worker", r.Worker)
-			e.IntPtr("exit_code", r.ExitCode)
-			e.String("error", r.Error)
-			if r.Stopped {
-				e.Bool("stopped", true)
-			}
-		})
+		w.Runs("history", j.History)
 	}
 	if j.State != "" {
 		w.String("state", j.State)
@@ -177,6 +166,22 @@ func (w *ObjectWriter) Objects(k string, n int, elem func(e *ObjectWriter, i int
 			}
 		}
 	}, '[', ']')
+}
+
+// Runs writes a history: an array of runs as in a job file.
+func (w *ObjectWriter) Runs(k string, runs []Run) {
+	w.Objects(k, len(runs), func(e *ObjectWriter, i int) {
+		r := &runs[i]
+		e.Int("attempt", r.Attempt)
+		e.Time("started_at", r.StartedAt, true)
+		e.Time("finished_at", r.FinishedAt, true)
+		e.String("worker", r.Worker)
+		e.IntPtr("exit_code", r.ExitCode)
+		e.String("error", r.Error)
+		if r.Stopped {
+			e.Bool("stopped", true)
+		}
+	})
 }
 
 // array writes n elements between open and close, one a line, each

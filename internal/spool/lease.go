@@ -62,6 +62,8 @@ type Lease struct {
 	moved    bool       // Commit has moved the job to l.to; only the flush is left
 
 	from      State       // where the claim took the job from
+	attempt   int         // the run's attempt number, as claimed
+	base      int         // len(Job.History) before this run's entry (see addRun)
 	unflushed bool        // the claim is marked and renamed, not yet fsynced (Flush)
 	mode      fs.FileInfo // the claimed file as it was, to take the mark back
 }
@@ -173,7 +175,7 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 	j.StartedAt, j.FinishedAt, j.UpdatedAt = now, time.Time{}, now
 	j.Worker = worker
 	j.State = string(Processing)
-	l := &Lease{s: s, Job: j, f: f, from: from, unflushed: marked, mode: fi}
+	l := &Lease{s: s, Job: j, f: f, from: from, unflushed: marked, mode: fi, attempt: j.Attempts, base: len(j.History)}
 	if !marked {
 		l.recorded = true
 		if err := l.rewrite(true); err != nil {
@@ -407,7 +409,23 @@ func (l *Lease) SetComplete(output string) {
 	l.Job.Output = output
 	l.Job.LastError = ""
 	l.Job.FinishedAt = l.s.now()
+	l.addRun(false)
 	l.to = Done
+}
+
+// addRun sets the run's entry in the job's history from the outcome just
+// set: its attempt, times, worker, exit code and error. Setting an outcome
+// again (a Commit that failed is tried again) replaces the entry rather
+// than adding one; Marshal keeps the latest job.MaxHistory entries.
+func (l *Lease) addRun(stopped bool) {
+	r := job.Run{
+		Attempt: l.attempt, StartedAt: l.Job.StartedAt, FinishedAt: l.Job.FinishedAt,
+		Worker: l.Job.Worker, ExitCode: l.Job.ExitCode, Error: l.Job.LastError, Stopped: stopped,
+	}
+	if stopped {
+		r.ExitCode, r.Error = nil, "stopped: the run is not counted"
+	}
+	l.Job.History = append(l.Job.History[:min(l.base, len(l.Job.History))], r)
 }
 
 // SetFail sets the outcome of a failed run, with the tail of its output,
@@ -426,6 +444,7 @@ func (l *Lease) SetFail(msg string, exitCode *int, output string, maxRetries int
 	l.Job.ExitCode = exitCode
 	l.Job.Output = output
 	l.Job.FinishedAt = now
+	l.addRun(false)
 	l.to = Failed
 	if l.Job.Attempts >= 1+l.Job.Retries(maxRetries) {
 		l.to = Dead
@@ -449,8 +468,10 @@ func (l *Lease) SetRequeue(msg string, maxRetries int) State {
 	}
 	l.to = requeueState(l.Job, maxRetries)
 	l.Job.LastError = msg
+	l.Job.ExitCode = nil
 	l.Job.FinishedAt = l.s.now()
 	l.Job.RunAt = time.Time{}
+	l.addRun(false)
 	return l.to
 }
 
@@ -466,8 +487,9 @@ func (l *Lease) SetStopped() State {
 		return l.to
 	}
 	l.to = cmp.Or(l.from, Pending)
-	l.Job.Attempts = max(l.Job.Attempts-1, 0)
 	l.Job.FinishedAt = l.s.now()
+	l.addRun(true)
+	l.Job.Attempts = max(l.attempt-1, 0)
 	return l.to
 }
 
@@ -524,6 +546,7 @@ func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
 	// Claimed, and the run started, but its attempt not written: count
 	// it here.
 	claimed(j, fi)
+	l.attempt, l.base = j.Attempts, len(j.History)
 	switch to := State(j.State); to {
 	case Done, Failed, Dead:
 		// The outcome was recorded but the owner died before the move

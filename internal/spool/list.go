@@ -243,3 +243,22 @@ func (s *Spool) OldestDue(now time.Time) (time.Time, bool, error) {
 	}
 	return oldest, found, nil
 }
+
+// Get reads job id wherever it is, and says where. A job that moves on
+// while it is looked for is looked for again.
+func (s *Spool) Get(id string) (*job.Job, State, error) {
+	for try := 0; ; try++ {
+		st, err := s.Find(id)
+		if err != nil {
+			return nil, "", err
+		}
+		j, err := s.readName(st, id+".json")
+		if errors.Is(err, fs.ErrNotExist) && try < 10 {
+			continue
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("read %s: %w", s.path(st, id), err)
+		}
+		return j, st, nil
+	}
+}
