@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
+	"github.com/queuectl/queuectl/internal/config"
 	"github.com/queuectl/queuectl/internal/job"
 	"github.com/queuectl/queuectl/internal/spool"
 	"github.com/spf13/cobra"
@@ -35,7 +35,7 @@ func (a *app) runLogs(id string, follow bool) error {
 	if err := job.CheckID(id); err != nil {
 		return err
 	}
-	s, _, err := a.openReadOnly()
+	s, cfg, err := a.openReadOnly()
 	if err != nil {
 		return err
 	}
@@ -56,6 +56,13 @@ func (a *app) runLogs(id string, follow bool) error {
 			f.Close()
 		}
 	}()
+	// Woken by notifications: output added to the log, the job reaching
+	// done/ or dead/ (a rescan every poll_interval where there are none).
+	var changes *spool.Changes
+	if follow {
+		changes = s.Watch(config.Seconds(cfg.PollInterval), true, spool.Done, spool.Dead)
+		defer changes.Close()
+	}
 	for {
 		// The state is taken before the output is copied: once the job
 		// is seen ended, what it printed is all in the log.
@@ -83,7 +90,16 @@ func (a *app) runLogs(id string, follow bool) error {
 		case st == spool.Dead:
 			return deadError(s, id)
 		}
-		time.Sleep(100 * time.Millisecond)
+		awaitChange(changes, id)
+	}
+}
+
+// awaitChange waits for a change that may concern job id.
+func awaitChange(c *spool.Changes, id string) {
+	for changed := range c.C {
+		if changed == "" || changed == id {
+			return
+		}
 	}
 }
 

@@ -27,7 +27,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := a.rootCmd()
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
-	if err != nil {
+	if err != nil && err.Error() != "" { // a resultError may have nothing left to say
 		msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
 		if exitCode(err) == exitUsage {
 			msg += fmt.Sprintf(" (see '%s --help')", cmd.CommandPath())
@@ -78,6 +78,8 @@ spool from --spool, $QUEUECTL_SPOOL or the config's spool_dir (default ./spool).
 		a.pauseCmd(),
 		a.resumeCmd(),
 		a.showCmd(),
+		a.cancelCmd(),
+		a.waitCmd(),
 	)
 	return root
 }
@@ -144,7 +146,7 @@ func (a *app) spoolDir(cfg *config.Config) string {
 }
 
 // openReadOnly opens the spool for a command that only reads it (list,
-// status, dlq list, logs, doctor without --repair): it creates and changes
+// status, dlq list, logs, wait, doctor without --repair): it creates and changes
 // nothing, and a spool that does not exist is an error naming the path
 // (exit 1), not an empty queue. Every read-only command opens its spool
 // with this.
@@ -154,7 +156,7 @@ func (a *app) openReadOnly() (*spool.Spool, *config.Config, error) {
 
 // openExisting opens a spool that must exist, creating nothing: for the
 // commands that only read (readOnly, see openReadOnly) and for those that
-// change jobs or workers already there (dlq retry, worker stop), which
+// change jobs or workers already there (dlq retry, cancel, worker stop), which
 // have nothing to do in a spool that does not exist.
 func (a *app) openExisting(readOnly bool) (*spool.Spool, *config.Config, error) {
 	cfg, err := a.loadConfig()

@@ -20,7 +20,7 @@ const StaleTemp = 10 * time.Minute
 
 // Finding is one problem Check found in a spool.
 type Finding struct {
-	Kind string // missing-dir, not-private, duplicate, orphan, stale-temp, invalid, stale-worker
+	Kind string // missing-dir, not-private, duplicate, orphan, stale-temp, invalid, stale-worker, stale-cancel
 	Path string // relative to the spool
 	Msg  string // what is wrong, in plain words
 	Fix  string // what --repair does about it; "" if it must be fixed by hand
@@ -129,6 +129,13 @@ func (s *Spool) Check() ([]Finding, error) {
 				out = append(out, Finding{Kind: "stale-worker", Path: "workers/" + w.ID + ".lock", Msg: "files of a worker that is no longer running", Fix: "remove them"})
 			}
 		}
+		stale, err := s.staleCancels()
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range stale {
+			out = append(out, Finding{Kind: "stale-cancel", Path: "workers/" + id + cancelExt, Msg: "a cancel request for a job that has ended or does not exist (its cancel was interrupted)", Fix: "remove it"})
+		}
 	}
 	return out, nil
 }
@@ -183,6 +190,12 @@ func (s *Spool) Repair(f Finding) error {
 		return s.repairTwin(f.Path, f.keep)
 	case "stale-worker":
 		_, err := s.Workers(true)
+		return err
+	case "stale-cancel":
+		err := os.Remove(filepath.Join(s.root, f.Path))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		return err
 	}
 	return fmt.Errorf("%s: cannot be repaired automatically", f.Path)

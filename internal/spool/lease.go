@@ -20,6 +20,10 @@ var (
 	ErrGone = errors.New("job file is gone")
 	// ErrBusy: another live process holds the job file's lock.
 	ErrBusy = errors.New("job file is locked by a live process")
+	// ErrRemoved: the leased file is no longer in processing/ (someone
+	// removed it while the job ran): the lease's record is not written,
+	// for that would bring the job back.
+	ErrRemoved = errors.New("the job file was removed from processing/")
 )
 
 // NotDueError says that a job was not claimed because its time has not come.
@@ -361,9 +365,17 @@ func (l *Lease) rewrite(durable bool) error {
 
 // replaceWith renames the new record at path, open and locked as f, over
 // the leased file in processing/, and makes f the lease's file. On error
-// the record is removed and the lease keeps its file.
+// the record is removed and the lease keeps its file. If the leased file
+// is no longer at its name in processing/ (removed by hand while the job
+// ran), the error is ErrRemoved: a user who removes a running job's file
+// does not want it back.
 func (l *Lease) replaceWith(path string, f *os.File) error {
-	if err := replaceOpen(path, f, l.s.path(Processing, l.Job.ID)); err != nil {
+	dst := l.s.path(Processing, l.Job.ID)
+	err := l.stillThere(dst)
+	if err == nil {
+		err = replaceOpen(path, f, dst)
+	}
+	if err != nil {
 		f.Close()
 		os.Remove(path)
 		return err
@@ -514,78 +526,21 @@ func (l *Lease) Release() {
 	l.release()
 }
 
+// stillThere checks that the leased file is the one at dst.
+func (l *Lease) stillThere(dst string) error {
+	fi, err := l.f.Stat()
+	if err != nil {
+		return err
+	}
+	if samePath(fi, dst) != nil {
+		return ErrRemoved
+	}
+	return nil
+}
+
 func (l *Lease) release() {
 	if l.f != nil {
 		l.f.Close()
 		l.f = nil
 	}
-}
-
-// Recover puts job id back from processing/ if its owner is dead (its lock
-// can be taken): to pending/, or to dead/ if the interrupted run was its
-// last. The interrupted run stays counted in attempts. It returns the job
-// and the state reached; ErrBusy if the owner lives, ErrGone if the file
-// moved on. Two recoverers never recover one job twice: the second waits
-// for the lock, then finds the file moved or replaced.
-func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
-	src := s.path(Processing, id)
-	f, fi, err := openLocked(src)
-	if err != nil {
-		return nil, "", s.takeErr(id, err)
-	}
-	if err := samePath(fi, src); err != nil {
-		f.Close()
-		return nil, "", err
-	}
-	j, err := readJob(f, fi, id)
-	if err != nil {
-		f.Close()
-		return nil, "", &InvalidError{Name: id + ".json", Reason: err}
-	}
-	l := &Lease{s: s, Job: j, f: f}
-	// Claimed, and the run started, but its attempt not written: count
-	// it here.
-	claimed(j, fi)
-	l.attempt, l.base = j.Attempts, len(j.History)
-	switch to := State(j.State); to {
-	case Done, Failed, Dead:
-		// The outcome was recorded but the owner died before the move
-		// that follows: finish the move rather than run the job again.
-		l.to = to
-		if err := s.Commit(l)[0]; err != nil {
-			l.Release()
-			return nil, "", err
-		}
-		return j, to, nil
-	}
-	owner := cmp.Or(j.Worker, "unknown")
-	st, err := l.Requeue(fmt.Sprintf("interrupted: worker %s stopped during attempt %d", owner, j.Attempts), maxRetries)
-	if err != nil {
-		l.Release()
-		return nil, "", err
-	}
-	return j, st, nil
-}
-
-// Orphans lists the ids in processing/ whose owner is dead. It only looks:
-// Recover decides again under the lock.
-func (s *Spool) Orphans() ([]string, error) {
-	names, err := s.names(Processing)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, n := range names {
-		id, err := IDFromName(n)
-		if err != nil {
-			continue
-		}
-		f, _, err := openLocked(s.path(Processing, id))
-		if err != nil {
-			continue
-		}
-		f.Close()
-		ids = append(ids, id)
-	}
-	return ids, nil
 }

@@ -45,6 +45,9 @@ func (s *Spool) Retry(id string) (*job.Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retry %s: %w", id, err)
 	}
+	// A cancel request left behind (its cancel was interrupted) would bury
+	// the job again at its next claim.
+	s.ClearCancel(id)
 	src := s.path(Dead, id)
 	if err := s.replace(src, id, data); err != nil {
 		return nil, fmt.Errorf("retry %s: %w", id, err)

@@ -62,3 +62,35 @@ func leftovers(root, id string, dead func(worker string) bool) []int {
 	}
 	return groups
 }
+
+// onlyZombies reports whether every process left in group pgid has exited
+// and waits to be reaped by its parent (an init that reaps orphans only now
+// and then keeps them for a second or two): nothing of the group runs.
+func onlyZombies(pgid int) bool {
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, p := range procs {
+		if _, err := strconv.Atoi(p.Name()); err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + p.Name() + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+		i := strings.LastIndexByte(string(data), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(data[i+1:]))
+		if len(f) < 3 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		if f[0] != "Z" && f[0] != "X" {
+			return false
+		}
+	}
+	return true
+}

@@ -60,13 +60,13 @@ func signalGroup(pgid int, sig syscall.Signal) error {
 	return err
 }
 
-// waitGroupGone waits until no process is left in group pgid, or until
-// timeout fires.
+// waitGroupGone waits until no process is left in group pgid (none but
+// zombies, where that can be told), or until timeout fires.
 func waitGroupGone(pgid int, timeout <-chan time.Time) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) {
+		if errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) || onlyZombies(pgid) {
 			return
 		}
 		select {

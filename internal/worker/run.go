@@ -74,6 +74,14 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	run := w.runs
 	w.mu.Unlock()
 	w.setState("busy", j.ID, 0)
+	// A cancel request from now on ends the run (see events); one made
+	// before the claim is seen here, and the job is buried unrun.
+	cancel := w.armCancel(j.ID)
+	defer w.disarmCancel()
+	if w.s.CancelRequested(j.ID) {
+		w.outcomes <- ended{lease: lease, out: outcome{cancelled: true, notRun: true, msg: spool.Cancelled}, run: run}
+		return
+	}
 	// The claim only marked the file; a run that lasts gets its attempt
 	// written in it too, for readers of processing/ (see Lease.Record).
 	record := time.AfterFunc(recordAfter, func() {
@@ -81,7 +89,7 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 			w.log.Warn("cannot record the attempt yet", "job", j.ID, "err", err)
 		}
 	})
-	out := w.execute(ctx, reg, lease)
+	out := w.execute(ctx, reg, lease, cancel)
 	record.Stop()
 	if out.fault {
 		w.faults++
@@ -154,6 +162,8 @@ func (w *Worker) finishAll(ctx context.Context, batch []ended) {
 			e.lease.SetComplete(e.out.output)
 		case e.out.stopped:
 			e.lease.SetStopped()
+		case e.out.cancelled:
+			e.lease.SetCancelled(e.out.output, !e.out.notRun)
 		default:
 			e.lease.SetFail(e.out.msg, e.out.exitCode, e.out.output, cfg.MaxRetries, backoff(cfg, j.Attempts))
 		}
@@ -161,7 +171,7 @@ func (w *Worker) finishAll(ctx context.Context, batch []ended) {
 	errs := w.s.Commit(leases...)
 	for i, e := range batch {
 		if errs[i] == nil {
-			w.logFinished(e.lease, e.out)
+			w.recorded(e.lease, e.out)
 		} else {
 			w.finish(ctx, e.lease, e.out)
 		}
@@ -204,13 +214,15 @@ func (w *Worker) pause(ctx context.Context, d time.Duration) {
 
 // outcome is how a run ended.
 type outcome struct {
-	ok       bool
-	stopped  bool // the worker was told to stop at once, or could not start the run: put the job back, uncounted
-	fault    bool // the run did not start for a fault of the worker's (see workerFault): back off
-	undone   bool // the claim was undone before the command ran: nothing to record
-	msg      string
-	exitCode *int
-	output   string
+	ok        bool
+	stopped   bool // the worker was told to stop at once, or could not start the run: put the job back, uncounted
+	cancelled bool // a cancel request ended the run, or came before it: dead/, as cancelled
+	notRun    bool // of a cancelled job: its command never started, its attempt is not counted
+	fault     bool // the run did not start for a fault of the worker's (see workerFault): back off
+	undone    bool // the claim was undone before the command ran: nothing to record
+	msg       string
+	exitCode  *int
+	output    string
 }
 
 // execute runs a job's command in its own process group, its output
@@ -220,7 +232,7 @@ type outcome struct {
 // (fork, exec, loading): the shell waits at a gate, before anything of the
 // job's own runs, until the claim is durable. Where there is no gate
 // (Windows) the claim is flushed before the shell starts.
-func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *spool.Lease) outcome {
+func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *spool.Lease, cancel <-chan struct{}) outcome {
 	j := lease.Job
 	cfg := w.cfg.Load()
 	var gateR, gateW *os.File
@@ -315,21 +327,37 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 		defer t.Stop()
 		deadline = t.C
 	}
+	// Without notifications a cancel request is looked for every
+	// poll_interval, as new jobs are.
+	var cancelPoll <-chan time.Time
+	if !w.isWatching() {
+		t := time.NewTicker(config.Seconds(cfg.PollInterval))
+		defer t.Stop()
+		cancelPoll = t.C
+	}
+	// One select decides how the run ends, so it has exactly one outcome.
 	var out outcome
-	select {
-	case err = <-done:
-		if err == nil {
-			out.ok = true
-		} else {
-			out.msg, out.exitCode = describeExit(err)
+wait:
+	for {
+		select {
+		case err = <-done:
+			out = exited(err)
+		case <-deadline:
+			stopGroup(cmd, done)
+			out.msg = fmt.Sprintf("timed out after %gs; process group killed", timeout)
+		case <-ctx.Done():
+			stopGroup(cmd, done)
+			out.stopped = true
+			out.msg = "stopped: worker " + w.id + " was stopped during the run; the run is not counted"
+		case <-cancelPoll:
+			if !w.s.CancelRequested(j.ID) {
+				continue
+			}
+			out = cancelRun(cmd, done)
+		case <-cancel:
+			out = cancelRun(cmd, done)
 		}
-	case <-deadline:
-		stopGroup(cmd, done)
-		out.msg = fmt.Sprintf("timed out after %gs; process group killed", timeout)
-	case <-ctx.Done():
-		stopGroup(cmd, done)
-		out.stopped = true
-		out.msg = "stopped: worker " + w.id + " was stopped during the run; the run is not counted"
+		break wait
 	}
 	w.reap.untrack()
 	var logErr error
@@ -446,12 +474,20 @@ func (w *Worker) finish(ctx context.Context, lease *spool.Lease, out outcome) {
 			err = lease.Complete(out.output)
 		case out.stopped:
 			_, err = lease.PutBack()
+		case out.cancelled:
+			err = lease.Cancel(out.output, !out.notRun)
 		default:
 			_, err = lease.Fail(out.msg, out.exitCode, out.output, cfg.MaxRetries, backoff(cfg, j.Attempts))
 		}
 		if err == nil {
 			w.stuck.Store(false)
-			w.logFinished(lease, out)
+			w.recorded(lease, out)
+			return
+		}
+		if errors.Is(err, spool.ErrRemoved) {
+			w.stuck.Store(false)
+			w.log.Warn("the job's file was removed from processing/ while it ran; its outcome is dropped", "job", j.ID, "outcome", summary(out))
+			lease.Release()
 			return
 		}
 		if !spool.IsTemporary(err) || ctx.Err() != nil {

@@ -76,6 +76,8 @@ type Worker struct {
 	runs     uint64 // runs started, to tell them apart
 	faults   int    // runs in a row that did not start for a fault of the worker's (main loop only)
 	started  time.Time
+	cancelID string        // the job whose cancel request ends the run (see armCancel)
+	cancel   chan struct{} // closed when that request comes
 	wake     chan struct{}
 	beatNow  chan struct{} // ask the heartbeat goroutine for a write
 	watching bool
@@ -364,6 +366,10 @@ func (w *Worker) events(ctx context.Context, watcher *fsnotify.Watcher) {
 					w.signal()
 				case spool.IsPauseFlag(name):
 					w.notePaused()
+				default:
+					if id, ok := spool.CancelFlagJob(name); ok && ev.Op.Has(fsnotify.Create) {
+						w.cancelRequested(id)
+					}
 				}
 			case w.path != "" && name == filepath.Base(w.path):
 				w.reloadConfig()

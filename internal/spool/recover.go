@@ -1,0 +1,92 @@
+package spool
+
+import (
+	"cmp"
+	"fmt"
+
+	"github.com/queuectl/queuectl/internal/job"
+)
+
+// Recover puts job id back from processing/ if its owner is dead (its lock
+// can be taken): to pending/, or to dead/ if the interrupted run was its
+// last. The interrupted run stays counted in attempts. It returns the job
+// and the state reached; ErrBusy if the owner lives, ErrGone if the file
+// moved on. Two recoverers never recover one job twice: the second waits
+// for the lock, then finds the file moved or replaced. A job with a cancel
+// request (see RequestCancel) goes to dead/ as cancelled instead, unless
+// its run had ended done or dead.
+func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
+	src := s.path(Processing, id)
+	f, fi, err := openLocked(src)
+	if err != nil {
+		return nil, "", s.takeErr(id, err)
+	}
+	if err := samePath(fi, src); err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	j, err := readJob(f, fi, id)
+	if err != nil {
+		f.Close()
+		return nil, "", &InvalidError{Name: id + ".json", Reason: err}
+	}
+	l := &Lease{s: s, Job: j, f: f}
+	// Claimed, and the run started, but its attempt not written: count
+	// it here.
+	claimed(j, fi)
+	l.attempt, l.base = j.Attempts, len(j.History)
+	to := State(j.State)
+	if (to != Done && to != Dead) && s.CancelRequested(id) {
+		// Cancelled while it ran, or after it failed but before the
+		// move: the cancel is honoured, and it does not run again. The
+		// interrupted run stays counted.
+		l.setCancelled(j.Output, true)
+		if err := s.Commit(l)[0]; err != nil {
+			l.Release()
+			return nil, "", err
+		}
+		s.ClearCancel(id)
+		return j, Dead, nil
+	}
+	switch to {
+	case Done, Failed, Dead:
+		// The outcome was recorded but the owner died before the move
+		// that follows: finish the move rather than run the job again.
+		l.to = to
+		if err := s.Commit(l)[0]; err != nil {
+			l.Release()
+			return nil, "", err
+		}
+		return j, to, nil
+	}
+	owner := cmp.Or(j.Worker, "unknown")
+	st, err := l.Requeue(fmt.Sprintf("interrupted: worker %s stopped during attempt %d", owner, j.Attempts), maxRetries)
+	if err != nil {
+		l.Release()
+		return nil, "", err
+	}
+	return j, st, nil
+}
+
+// Orphans lists the ids in processing/ whose owner is dead. It only looks:
+// Recover decides again under the lock.
+func (s *Spool) Orphans() ([]string, error) {
+	names, err := s.names(Processing)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, n := range names {
+		id, err := IDFromName(n)
+		if err != nil {
+			continue
+		}
+		f, _, err := openLocked(s.path(Processing, id))
+		if err != nil {
+			continue
+		}
+		f.Close()
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
