@@ -76,6 +76,7 @@ spool from --spool, $QUEUECTL_SPOOL or the config's spool_dir (default ./spool).
 		a.configCmd(),
 		a.pauseCmd(),
 		a.resumeCmd(),
+		a.metricsCmd(),
 	)
 	initCompletion(root)
 	return root
