@@ -169,9 +169,21 @@ func (s *Spool) foldCounts(id string) error {
 	return nil
 }
 
+// readReplaced is readEntry for a file that is replaced by renames (the
+// totals, a worker's counts): one replaced while it was opened is read
+// again, not taken for gone.
+func readReplaced(path string) ([]byte, error) {
+	for try := 0; ; try++ {
+		data, err := readEntry(path)
+		if !errors.Is(err, errReplaced) || try == 100 {
+			return data, err
+		}
+	}
+}
+
 func (s *Spool) readTotals() (totals, error) {
 	var t totals
-	data, err := readEntry(s.totalsPath())
+	data, err := readReplaced(s.totalsPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return t, nil
 	}
@@ -201,7 +213,7 @@ func (s *Spool) Counts() (Counts, error) {
 		if !strings.HasSuffix(de.Name(), countsExt) || strings.HasPrefix(de.Name(), ".") {
 			continue
 		}
-		data, err := readEntry(filepath.Join(s.WorkerDir(), de.Name()))
+		data, err := readReplaced(filepath.Join(s.WorkerDir(), de.Name()))
 		var wc workerCounts
 		if err != nil || json.Unmarshal(data, &wc) != nil || wc.Key == "" {
 			continue // folded meanwhile (the totals have it), or not ours
