@@ -82,11 +82,18 @@ func (w *Worker) saveCounts(reg *spool.Registration) {
 
 // unregister ends the worker's registration once its outcomes are all
 // recorded: its counts saved and folded into the spool's totals, its files
-// removed, and metrics_file written once more if this worker keeps it.
+// removed, and metrics_file written once more if this worker keeps it, or
+// can take it over (the worker that kept it is gone): so the last worker
+// out leaves the file with every run counted.
 func (w *Worker) unregister(reg *spool.Registration) {
 	w.saveCounts(reg)
 	if err := reg.Close(); err != nil {
 		w.log.Warn("closing the registration", "err", err)
+	}
+	if w.metricsLock == nil && w.cfg.Load().Metrics() != "" {
+		if lock, ok, _ := w.s.TryLockMetrics(); ok {
+			w.metricsLock = lock
+		}
 	}
 	if w.metricsLock != nil {
 		w.writeMetricsFile()
