@@ -33,6 +33,7 @@ there. dlq retry brings a cancelled job back. Exit 3 if any id is unknown, else
 same.`,
 		Example: `  queuectl cancel job-001 job-002
   queuectl list --state pending --json | jq -r '.[].id' | queuectl cancel -`,
+		ValidArgsFunction: a.completeJobs(0),
 		Args: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case len(args) == 0:

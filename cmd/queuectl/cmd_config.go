@@ -54,6 +54,8 @@ func (a *app) configCmd() *cobra.Command {
 		Short:   "Print the value of one setting",
 		Example: "  queuectl config get retry_delay",
 		Args:    exactArgs("KEY"),
+
+		ValidArgsFunction: completeKeys,
 		RunE: op(func(cmd *cobra.Command, args []string) error {
 			cfg, err := a.loadConfig()
 			if err != nil {
@@ -75,6 +77,8 @@ in seconds also take durations such as 30s or 5m. Running workers pick the
 change up without a restart.`,
 		Example: "  queuectl config set max_retries 5\n  queuectl config set retry_delay 500ms",
 		Args:    exactArgs("KEY", "VALUE"),
+
+		ValidArgsFunction: completeKeys,
 		RunE: op(func(cmd *cobra.Command, args []string) error {
 			path, _ := a.configPath()
 			if path == "" {

@@ -32,6 +32,8 @@ func (a *app) dlqCmd() *cobra.Command {
 		Short:   "Move a dead job back to pending, with its attempts reset",
 		Example: "  queuectl dlq retry job-002",
 		Args:    exactArgs("ID"),
+
+		ValidArgsFunction: a.completeJobs(1, spool.Dead),
 		RunE: op(func(cmd *cobra.Command, args []string) error {
 			s, _, err := a.openExisting(false)
 			if err != nil {

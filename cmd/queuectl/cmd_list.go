@@ -41,6 +41,7 @@ func (a *app) listCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&state, "state", "", "only this state: pending, processing, failed, done (or completed), dead or rejected")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of jobs")
+	_ = cmd.RegisterFlagCompletionFunc("state", completeStates())
 	return cmd
 }
 

@@ -19,7 +19,8 @@ func (a *app) logsCmd() *cobra.Command {
 		Short: "Print the captured output of a job, every attempt",
 		Example: `  queuectl logs job-001
   queuectl logs --follow job-001`,
-		Args: exactArgs("ID"),
+		Args:              exactArgs("ID"),
+		ValidArgsFunction: a.completeJobs(1),
 		RunE: op(func(cmd *cobra.Command, args []string) error {
 			return a.runLogs(args[0], follow)
 		}),

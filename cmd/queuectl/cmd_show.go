@@ -24,8 +24,9 @@ func (a *app) showCmd() *cobra.Command {
 running now (scheduled, backing off, paused), and its history: one line per
 run (the last 20 are kept), with its attempt, times, worker, exit code and
 error. --json prints the job object with "state" and "history".`,
-		Example: "  queuectl show job-001\n  queuectl show job-001 --json",
-		Args:    exactArgs("ID"),
+		Example:           "  queuectl show job-001\n  queuectl show job-001 --json",
+		Args:              exactArgs("ID"),
+		ValidArgsFunction: a.completeJobs(1),
 		RunE: op(func(cmd *cobra.Command, args []string) error {
 			return a.runShow(args[0], asJSON)
 		}),

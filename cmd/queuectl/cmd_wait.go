@@ -22,6 +22,7 @@ ends. Exit 0 when all are done, 1 when any is dead, 3 for an unknown id (before
 waiting), 75 when --timeout passes first.`,
 		Example: `  queuectl wait job-001 job-002
   queuectl wait --timeout 5m job-001`,
+		ValidArgsFunction: a.completeJobs(0),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return &usageError{"missing ID"}

@@ -61,7 +61,6 @@ spool from --spool, $QUEUECTL_SPOOL or the config's spool_dir (default ./spool).
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(flagError)
-	root.CompletionOptions.DisableDefaultCmd = true
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.spoolFlag, "spool", "", "spool directory (env "+config.EnvSpool+")")
 	pf.StringVar(&a.configFlag, "config", "", "configuration file (env "+config.EnvConfig+"; default ./"+config.FileName+")")
@@ -80,15 +79,18 @@ spool from --spool, $QUEUECTL_SPOOL or the config's spool_dir (default ./spool).
 		a.showCmd(),
 		a.cancelCmd(),
 		a.waitCmd(),
+		a.metricsCmd(),
 	)
+	initCompletion(root)
 	return root
 }
 
-// noArgs refuses arguments, naming an unknown subcommand as such.
+// noArgs refuses arguments, naming an unknown subcommand as such, with the
+// subcommands it may have been meant for.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		if cmd.HasSubCommands() {
-			return &usageError{fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())}
+			return &usageError{fmt.Sprintf("unknown command %q for %q%s", args[0], cmd.CommandPath(), suggest(cmd, args[0]))}
 		}
 		return &usageError{fmt.Sprintf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])}
 	}

@@ -39,6 +39,11 @@ type Config struct {
 	PollInterval   float64 // seconds between rescans
 	GroupShared    bool    // the spool is shared with the owner's group
 	StopTimeout    float64 // seconds a job may finish after SIGTERM to its worker
+	MetricsFile    string  // Prometheus text file kept by workers, as written; "": none
+	OnSuccess      string  // hook command after a run ends done; "": none
+	OnFailure      string  // hook command after a failed run that will be retried
+	OnDead         string  // hook command after a run that leaves its job dead
+	HookTimeout    float64 // seconds a hook may run before its process group is killed
 
 	// Path is the file the configuration was read from; "" for defaults.
 	Path string
@@ -59,6 +64,7 @@ type key struct {
 	name     string
 	kind     kind
 	seconds  bool    // a float that may also be given as a duration such as 30s
+	empty    bool    // a string that may be empty (it then means none)
 	min, max float64 // inclusive bounds of numbers
 	doc      string
 	field    func(c *Config) any
@@ -83,6 +89,16 @@ var keys = []key{
 		field: func(c *Config) any { return &c.GroupShared }},
 	{name: "stop_timeout", kind: kindFloat, seconds: true, min: 0, max: 1e6, doc: "seconds a worker lets its running job finish after SIGTERM or Ctrl-C; then the job is ended and put back",
 		field: func(c *Config) any { return &c.StopTimeout }},
+	{name: "metrics_file", kind: kindString, empty: true, doc: "file that workers keep in the Prometheus text format every 15s (node_exporter's textfile collector), relative to this file; empty: none",
+		field: func(c *Config) any { return &c.MetricsFile }},
+	{name: "on_success", kind: kindString, empty: true, doc: "command a worker runs after a job's run ends done; empty: none",
+		field: func(c *Config) any { return &c.OnSuccess }},
+	{name: "on_failure", kind: kindString, empty: true, doc: "command a worker runs after a failed run that will be retried; empty: none",
+		field: func(c *Config) any { return &c.OnFailure }},
+	{name: "on_dead", kind: kindString, empty: true, doc: "command a worker runs after a run that leaves its job dead; empty: none",
+		field: func(c *Config) any { return &c.OnDead }},
+	{name: "hook_timeout", kind: kindFloat, seconds: true, min: 0.01, max: 86400, doc: "seconds a hook may run; then its whole process group is killed",
+		field: func(c *Config) any { return &c.HookTimeout }},
 }
 
 // Default returns the configuration used when no file sets a key.
@@ -95,6 +111,7 @@ func Default() Config {
 		BackoffMax:   3600,
 		PollInterval: 1,
 		StopTimeout:  30,
+		HookTimeout:  30,
 	}
 }
 
@@ -199,8 +216,8 @@ func (k *key) assign(c *Config, v any) error {
 		if !ok {
 			return fmt.Errorf("want a string, got %s", tomlType(v))
 		}
-		if strings.TrimSpace(s) == "" || strings.IndexByte(s, 0) >= 0 {
-			return errors.New("must be a non-empty path")
+		if err := k.checkString(s); err != nil {
+			return err
 		}
 		*k.field(c).(*string) = s
 		return nil
@@ -235,6 +252,18 @@ func (k *key) assign(c *Config, v any) error {
 		return err
 	}
 	*k.field(c).(*float64) = f
+	return nil
+}
+
+// checkString refuses a string value the key cannot take: NUL bytes, and
+// a blank value where the key needs one.
+func (k *key) checkString(s string) error {
+	switch {
+	case !k.empty && strings.TrimSpace(s) == "":
+		return errors.New("must be a non-empty path")
+	case strings.IndexByte(s, 0) >= 0:
+		return errors.New("must not hold a NUL byte")
+	}
 	return nil
 }
 
@@ -285,6 +314,15 @@ func (c *Config) Spool() string {
 		return c.SpoolDir
 	}
 	return filepath.Join(filepath.Dir(c.Path), c.SpoolDir)
+}
+
+// Metrics returns the file that workers keep metrics in: metrics_file,
+// relative to the directory of the configuration file; "" for none.
+func (c *Config) Metrics() string {
+	if c.MetricsFile == "" || filepath.IsAbs(c.MetricsFile) || c.Path == "" {
+		return c.MetricsFile
+	}
+	return filepath.Join(filepath.Dir(c.Path), c.MetricsFile)
 }
 
 // Get returns the value of a key as it would be written in the file.

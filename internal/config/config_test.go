@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,8 @@ func TestParseErrors(t *testing.T) {
 		{"nan", "retry_delay = nan\n", "q.toml:1: retry_delay: must be between"},
 		{"bool", "command_timeout = true\n", "q.toml:1: command_timeout: want a number, got a boolean"},
 		{"empty spool", "spool_dir = \"\"\n", "q.toml:1: spool_dir: must be a non-empty path"},
+		{"hook as number", "on_dead = 1\n", "q.toml:1: on_dead: want a string, got an integer"},
+		{"hook timeout zero", "hook_timeout = 0\n", "q.toml:1: hook_timeout: must be between 0.01 and 86400"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,6 +69,34 @@ func TestSpoolRelativeToFile(t *testing.T) {
 	}
 }
 
+// TestOptionalStrings: metrics_file and the hooks may be empty (none), and
+// a relative metrics_file is relative to the configuration file.
+func TestOptionalStrings(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte("metrics_file = \"\"\non_success = \"\"\n"), "q.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Metrics() != "" || c.OnSuccess != "" || c.HookTimeout != 30 {
+		t.Fatalf("empty values: %+v", c)
+	}
+	c, err = Parse([]byte(`metrics_file = "queuectl.prom"`), filepath.Join("etc", "queuectl.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Metrics(); got != filepath.Join("etc", "queuectl.prom") {
+		t.Fatalf("Metrics() = %q", got)
+	}
+	abs := filepath.Join(t.TempDir(), "q.prom")
+	c, err = Parse([]byte("metrics_file = "+strconv.Quote(abs)), filepath.Join("etc", "queuectl.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Metrics(); got != abs {
+		t.Fatalf("Metrics() = %q, want %q", got, abs)
+	}
+}
+
 func TestEditKeepsComments(t *testing.T) {
 	t.Parallel()
 	in := `# queuectl settings
@@ -82,6 +113,8 @@ max_retries = 9
 		{"retry_delay", "250ms", strings.Replace(in, "retry_delay=1", "retry_delay=0.25", 1)},
 		{"spool_dir", `C:\q "x"`, strings.Replace(in, `spool_dir = "spool"`, `spool_dir = "C:\\q \"x\""`, 1)},
 		{"backoff_max", "1h", in + "backoff_max = 3600\n"},
+		{"on_dead", "mail -s dead ops", in + "on_dead = \"mail -s dead ops\"\n"},
+		{"metrics_file", "", in + "metrics_file = \"\"\n"},
 	}
 	for _, tt := range tests {
 		// note is not a key of ours: Parse would refuse it, so edit only

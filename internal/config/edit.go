@@ -157,8 +157,11 @@ func ParseValue(name, value string) (string, error) {
 	}
 	switch k.kind {
 	case kindString:
-		if strings.TrimSpace(value) == "" || strings.IndexByte(value, 0) >= 0 || !utf8.ValidString(value) {
-			return "", fmt.Errorf("%s: must be a non-empty path", name)
+		if !utf8.ValidString(value) {
+			return "", fmt.Errorf("%s: must be valid UTF-8", name)
+		}
+		if err := k.checkString(value); err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
 		}
 		return tomlString(value), nil
 	case kindBool:

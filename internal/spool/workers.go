@@ -37,6 +37,7 @@ type WorkerInfo struct {
 type Registration struct {
 	s    *Spool
 	id   string
+	key  string   // this registration's own, for its counts (see SaveCounts)
 	lock *os.File // open and locked: workers/<id>.lock
 }
 
@@ -63,7 +64,8 @@ func (s *Spool) Register(id string) (*Registration, error) {
 		err = publish(tmp, final)
 		if err == nil {
 			os.Remove(s.workerPath(id, ".stop")) // a flag left by an earlier worker of this name
-			return &Registration{s: s, id: id, lock: f}, nil
+			_ = s.foldCounts(id)                 // counts that an earlier one could not fold
+			return &Registration{s: s, id: id, key: newCountsKey(id), lock: f}, nil
 		}
 		f.Close()
 		os.Remove(tmp)
@@ -98,14 +100,16 @@ func (r *Registration) Beat(hb Heartbeat) error {
 	return nil
 }
 
-// Close removes the worker's files and releases the lock. The lock file
-// goes first, while still locked: whoever opens it meanwhile finds it free
-// once released, which is true.
+// Close removes the worker's files and releases the lock; its counts are
+// folded into the spool's totals first (see SaveCounts). The lock file
+// goes last of the files, while still locked: whoever opens it meanwhile
+// finds it free once released, which is true.
 func (r *Registration) Close() error {
+	err := r.s.foldCounts(r.id)
 	os.Remove(r.s.workerPath(r.id, ".json"))
 	os.Remove(r.s.workerPath(r.id, ".stop"))
 	os.Remove(r.s.workerPath(r.id, ".lock"))
-	return r.lock.Close() // releases the lock
+	return errors.Join(err, r.lock.Close()) // releases the lock
 }
 
 // StopRequested reports whether worker id has been asked to stop.
@@ -202,8 +206,11 @@ func (s *Spool) createLock(hint string) (string, *os.File, error) {
 }
 
 // removeDead removes the files of worker id, whose lock the caller holds
-// (see probeLock): the worker is dead.
+// (see probeLock): the worker is dead. Its counts are folded into the
+// totals first; if that fails, the counts file stays (a reader counts it,
+// and the next Register of the id tries again).
 func (s *Spool) removeDead(id string) {
+	_ = s.foldCounts(id)
 	os.Remove(s.workerPath(id, ".json"))
 	os.Remove(s.workerPath(id, ".stop"))
 	os.Remove(s.workerPath(id, ".lock"))

@@ -459,6 +459,8 @@ func (w *Worker) logFinished(lease *spool.Lease, out outcome) {
 		args = append(args, "retry_at", j.RunAt.Format(time.RFC3339Nano))
 	}
 	w.log.Info("finished", args...)
+	w.countRun(j, out)
+	w.queueHook(j, out)
 }
 
 // finish records the outcome. A write that fails for lack of space or an

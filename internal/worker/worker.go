@@ -81,6 +81,11 @@ type Worker struct {
 	wake     chan struct{}
 	beatNow  chan struct{} // ask the heartbeat goroutine for a write
 	watching bool
+
+	counts      counter            // runs by outcome (see countRun)
+	hooks       hooks              // on_success, on_failure, on_dead (see queueHook)
+	metricsLock *spool.MetricsLock // held while this worker keeps metrics_file
+	metricsErr  string             // the last error writing metrics_file
 }
 
 type badFile struct {
@@ -127,7 +132,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer reg.Close()
+	defer w.unregister(reg)
 	w.started = time.Now().UTC()
 	if err := w.beat(reg); err != nil {
 		return fmt.Errorf("worker %s: heartbeat: %w", w.id, err)
@@ -137,10 +142,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	bg, stopBg := context.WithCancel(context.Background())
 	var wg, finished sync.WaitGroup
 	w.outcomes = make(chan ended, maxBatch)
+	stopHooks := w.startHooks()
 	finished.Go(func() { w.finisher(ctx, w.outcomes) })
 	defer func() {
 		close(w.outcomes)
 		finished.Wait() // before the registration goes
+		stopHooks()
 		stopBg()
 		wg.Wait()
 		w.reap.close()
@@ -159,6 +166,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.log.Info("the spool is paused; no job is claimed until queuectl resume")
 	}
 	wg.Go(func() { w.heartbeats(bg, reg) })
+	wg.Go(func() { w.keepMetricsFile(bg, reg) })
 	wg.Go(func() { w.every(bg, recoverEvery, w.recoverOrphans) })
 
 	for {
@@ -247,6 +255,7 @@ func (w *Worker) heartbeats(ctx context.Context, reg *spool.Registration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			w.saveCounts(reg) // with the periodic beat: a crash loses at most heartbeatEvery of counts
 		case <-w.beatNow:
 			if wait := beatGap - time.Since(last); wait > 0 {
 				w.pause(ctx, wait)
