@@ -56,7 +56,7 @@ type Lease struct {
 	Job *job.Job
 
 	mu       sync.Mutex // the file is rewritten by one method at a time
-	f        *os.File   // locked handle of the file now at processing/<id>.json
+	f        *os.File   // what holds the lease: the locked file at processing/<id>.json (see holdLease)
 	recorded bool       // the file holds the attempt, not only the claim's mark
 	to       State      // where the outcome set for Commit sends the job
 	moved    bool       // Commit has moved the job to l.to; only the flush is left
@@ -141,6 +141,17 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 			return nil, &DuplicateError{ID: id, Is: st}
 		}
 	}
+	hold, err := s.holdLease(id, f)
+	if err != nil {
+		return nil, s.takeErr(id, err)
+	}
+	if hold != f {
+		defer func() {
+			if !ok {
+				dropHold(hold)
+			}
+		}()
+	}
 	marked, err := markClaimed(f, fi)
 	if err != nil {
 		return nil, fmt.Errorf("claim %s: %w", id, err)
@@ -169,11 +180,15 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 		}
 		return nil, ErrGone
 	}
+	if hold != f {
+		f.Close() // the lease holds its own lock: the job file must be free to be replaced
+	}
 	j.Attempts++
 	j.StartedAt, j.FinishedAt, j.UpdatedAt = now, time.Time{}, now
 	j.Worker = worker
 	j.State = string(Processing)
-	l := &Lease{s: s, Job: j, f: f, from: from, unflushed: marked, mode: fi}
+	l := &Lease{s: s, Job: j, f: hold, from: from, unflushed: marked, mode: fi}
+	ok = true // from here on, the lease owns what it holds
 	if !marked {
 		l.recorded = true
 		if err := l.rewrite(true); err != nil {
@@ -182,7 +197,6 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 			return nil, err
 		}
 	}
-	ok = true
 	return l, nil
 }
 
@@ -272,6 +286,14 @@ func openLocked(path string) (*os.File, fs.FileInfo, error) {
 		return nil, nil, err
 	}
 	return f, fi, nil
+}
+
+// closeHeld closes what openHeld returned.
+func closeHeld(hold, f *os.File) {
+	if f != hold {
+		f.Close()
+	}
+	dropHold(hold)
 }
 
 // takeErr maps errors from opening a job file to take it.
@@ -367,8 +389,7 @@ func (l *Lease) replaceWith(path string, f *os.File) error {
 		return err
 	}
 	crashPoint("rewrite/renamed")
-	l.f.Close() // the old file is gone from processing/; its lock is no longer needed
-	l.f = f
+	l.f = keepHold(l.f, f) // the old file is gone from processing/
 	return nil
 }
 
@@ -494,33 +515,37 @@ func (l *Lease) Release() {
 
 func (l *Lease) release() {
 	if l.f != nil {
-		l.f.Close()
+		dropHold(l.f)
 		l.f = nil
 	}
 }
 
 // Recover puts job id back from processing/ if its owner is dead (its lock
 // can be taken): to pending/, or to dead/ if the interrupted run was its
-// last. The interrupted run stays counted in attempts. It returns the job
+// last. The interrupted run stays counted in attempts, unless worker stop
+// terminated its owner (see MarkTerminated). It returns the job
 // and the state reached; ErrBusy if the owner lives, ErrGone if the file
 // moved on. Two recoverers never recover one job twice: the second waits
 // for the lock, then finds the file moved or replaced.
 func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
 	src := s.path(Processing, id)
-	f, fi, err := openLocked(src)
+	hold, f, fi, err := s.openHeld(Processing, id)
 	if err != nil {
 		return nil, "", s.takeErr(id, err)
 	}
 	if err := samePath(fi, src); err != nil {
-		f.Close()
+		closeHeld(hold, f)
 		return nil, "", err
 	}
 	j, err := readJob(f, fi, id)
 	if err != nil {
-		f.Close()
+		closeHeld(hold, f)
 		return nil, "", &InvalidError{Name: id + ".json", Reason: err}
 	}
-	l := &Lease{s: s, Job: j, f: f}
+	if hold != f {
+		f.Close()
+	}
+	l := &Lease{s: s, Job: j, f: hold}
 	// Claimed, and the run started, but its attempt not written: count
 	// it here.
 	claimed(j, fi)
@@ -534,6 +559,16 @@ func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
 			return nil, "", err
 		}
 		return j, to, nil
+	}
+	if State(j.State) == Processing && j.Worker != "" && s.terminatedByStop(j.Worker) {
+		// worker stop terminated the owner, which could not put the job
+		// back itself: a stop never uses up a retry.
+		st, err := l.PutBack()
+		if err != nil {
+			l.Release()
+			return nil, "", err
+		}
+		return j, st, nil
 	}
 	owner := cmp.Or(j.Worker, "unknown")
 	st, err := l.Requeue(fmt.Sprintf("interrupted: worker %s stopped during attempt %d", owner, j.Attempts), maxRetries)
@@ -557,11 +592,11 @@ func (s *Spool) Orphans() ([]string, error) {
 		if err != nil {
 			continue
 		}
-		f, _, err := openLocked(s.path(Processing, id))
+		hold, f, _, err := s.openHeld(Processing, id)
 		if err != nil {
 			continue
 		}
-		f.Close()
+		closeHeld(hold, f)
 		ids = append(ids, id)
 	}
 	return ids, nil
