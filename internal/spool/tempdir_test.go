@@ -37,10 +37,3 @@ func removeTree(dir string) {
 		_ = os.Remove(p)
 	}
 }
-
-// skipUnderWine skips a test that Wine cannot run, saying why.
-func skipUnderWine(t testing.TB, why string) {
-	if os.Getenv("QUEUECTL_TEST_WINE") != "" {
-		t.Skip("under Wine: " + why)
-	}
-}
