@@ -2,7 +2,8 @@
 # Runs every check and test of queuectl: formatting, vet, staticcheck, the
 # Windows and macOS builds, all tests under the race detector, a short run
 # of each fuzz target, and the Windows run under Wine (scripts/wine-test.sh,
-# which installs Wine as root or in CI, and is skipped otherwise). Usage: bash scripts/test.sh   (FUZZTIME=30s for longer fuzzing)
+# which installs Wine as root or in CI, and is skipped otherwise).
+# Usage: bash scripts/test.sh   (FUZZTIME=30s for longer fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
