@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test of queuectl: formatting, vet, staticcheck, the
-# Windows build, all tests under the race detector, and a short run of each
-# fuzz target. Usage: bash scripts/test.sh   (FUZZTIME=30s for longer fuzzing)
+# Windows and macOS builds, all tests under the race detector, a short run
+# of each fuzz target, and the Windows run under Wine (scripts/wine-test.sh,
+# which installs Wine as root or in CI, and is skipped otherwise).
+# Usage: bash scripts/test.sh   (FUZZTIME=30s for longer fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +27,8 @@ go run "$staticcheck" ./...
 
 step "windows and macOS builds"
 GOOS=windows go vet ./...
-GOOS=darwin go build ./...
+GOOS=darwin GOARCH=arm64 go build ./...
+GOOS=darwin GOARCH=amd64 go build ./...
 
 step "go test -race"
 go test -race -count=1 ./...
@@ -36,6 +39,9 @@ for target in internal/job:FuzzParse internal/config:FuzzParseAndEdit; do
 	pkg=${target%%:*} fn=${target##*:}
 	go test -run '^$' -fuzz "^$fn\$" -fuzztime "$fuzztime" "./$pkg"
 done
+
+step "windows under Wine: spool and worker tests, the old tool's flow through the CLI"
+bash scripts/wine-test.sh
 
 step "chaos: worker kill -9 under load (1,000 jobs x 3 seeds)"
 go run ./scripts/chaos -jobs 1000 -seeds 1-3

@@ -305,6 +305,7 @@ func (a *app) stopWorkers(timeout time.Duration) error {
 		for _, w := range left {
 			if w.Host == host && w.PID > 0 {
 				fmt.Fprintf(a.stdout, "worker %s still running after %s: terminating pid %d\n", w.ID, timeout, w.PID)
+				_ = s.MarkTerminated(w.ID) // its job goes back uncounted even if it cannot put it back itself
 				_ = worker.Terminate(w.PID)
 			}
 		}

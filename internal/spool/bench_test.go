@@ -10,7 +10,7 @@ import (
 
 // BenchmarkList reads and parses a pending/ of 10,000 jobs.
 func BenchmarkList(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "spool"))
+	s, err := Open(filepath.Join(tempDir(b), "spool"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -170,6 +170,17 @@ func (s *Spool) CancelWaiting(from State, id string) error {
 	if err != nil {
 		return &InvalidError{Name: id + ".json", Reason: err}
 	}
+	hold, err := s.holdLease(id, f) // as a claim does (see hold_windows.go)
+	if err != nil {
+		return s.takeErr(id, err)
+	}
+	if hold != f {
+		defer func() {
+			if !ok {
+				dropHold(hold)
+			}
+		}()
+	}
 	dst := s.path(Processing, id)
 	if err := publish(src, dst); err != nil {
 		switch {
@@ -188,8 +199,11 @@ func (s *Spool) CancelWaiting(from State, id string) error {
 		}
 		return ErrGone
 	}
+	if hold != f {
+		f.Close()
+	}
 	ok = true
-	l := &Lease{s: s, Job: j, f: f, from: from}
+	l := &Lease{s: s, Job: j, f: hold, from: from}
 	l.setCancelled(j.Output, true) // attempts as they are: no run starts here
 	if err := s.Commit(l)[0]; err != nil {
 		// The job is in processing/, locked by this process: released,
@@ -205,10 +219,10 @@ func (s *Spool) CancelWaiting(from State, id string) error {
 // (its lock can be taken). It only looks: Recover decides again under the
 // lock.
 func (s *Spool) Orphaned(id string) bool {
-	f, _, err := openLocked(s.path(Processing, id))
+	hold, f, _, err := s.openHeld(Processing, id)
 	if err != nil {
 		return false
 	}
-	f.Close()
+	closeHeld(hold, f)
 	return true
 }

@@ -60,7 +60,7 @@ type Lease struct {
 	Job *job.Job
 
 	mu       sync.Mutex // the file is rewritten by one method at a time
-	f        *os.File   // locked handle of the file now at processing/<id>.json
+	f        *os.File   // what holds the lease: the locked file at processing/<id>.json (see holdLease)
 	recorded bool       // the file holds the attempt, not only the claim's mark
 	to       State      // where the outcome set for Commit sends the job
 	moved    bool       // Commit has moved the job to l.to; only the flush is left
@@ -147,6 +147,17 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 			return nil, &DuplicateError{ID: id, Is: st}
 		}
 	}
+	hold, err := s.holdLease(id, f)
+	if err != nil {
+		return nil, s.takeErr(id, err)
+	}
+	if hold != f {
+		defer func() {
+			if !ok {
+				dropHold(hold)
+			}
+		}()
+	}
 	marked, err := markClaimed(f, fi)
 	if err != nil {
 		return nil, fmt.Errorf("claim %s: %w", id, err)
@@ -175,11 +186,15 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 		}
 		return nil, ErrGone
 	}
+	if hold != f {
+		f.Close() // the lease holds its own lock: the job file must be free to be replaced
+	}
 	j.Attempts++
 	j.StartedAt, j.FinishedAt, j.UpdatedAt = now, time.Time{}, now
 	j.Worker = worker
 	j.State = string(Processing)
-	l := &Lease{s: s, Job: j, f: f, from: from, unflushed: marked, mode: fi, attempt: j.Attempts, base: len(j.History)}
+	l := &Lease{s: s, Job: j, f: hold, from: from, unflushed: marked, mode: fi, attempt: j.Attempts, base: len(j.History)}
+	ok = true // from here on, the lease owns what it holds
 	if !marked {
 		l.recorded = true
 		if err := l.rewrite(true); err != nil {
@@ -188,7 +203,6 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 			return nil, err
 		}
 	}
-	ok = true
 	return l, nil
 }
 
@@ -278,6 +292,14 @@ func openLocked(path string) (*os.File, fs.FileInfo, error) {
 		return nil, nil, err
 	}
 	return f, fi, nil
+}
+
+// closeHeld closes what openHeld returned.
+func closeHeld(hold, f *os.File) {
+	if f != hold {
+		f.Close()
+	}
+	dropHold(hold)
 }
 
 // takeErr maps errors from opening a job file to take it.
@@ -381,8 +403,7 @@ func (l *Lease) replaceWith(path string, f *os.File) error {
 		return err
 	}
 	crashPoint("rewrite/renamed")
-	l.f.Close() // the old file is gone from processing/; its lock is no longer needed
-	l.f = f
+	l.f = keepHold(l.f, f) // the old file is gone from processing/
 	return nil
 }
 
@@ -540,7 +561,7 @@ func (l *Lease) stillThere(dst string) error {
 
 func (l *Lease) release() {
 	if l.f != nil {
-		l.f.Close()
+		dropHold(l.f)
 		l.f = nil
 	}
 }

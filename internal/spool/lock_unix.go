@@ -30,3 +30,9 @@ func createExcl(path string, perm os.FileMode) (*os.File, error) {
 // replaceOpen renames the file tmp, open as f, over dst, which this process
 // may hold open too.
 func replaceOpen(tmp string, _ *os.File, dst string) error { return os.Rename(tmp, dst) }
+
+// openProbe opens an existing lock file for reading, never through a
+// symlink, so that its lock can be tried (see probeLock).
+func openProbe(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -45,11 +47,13 @@ func createShared(path string, access, disposition uint32) (*os.File, error) {
 	return os.NewFile(uintptr(h), path), nil
 }
 
-// replaceOpen renames the file tmp, open as f, over dst, which this process
-// holds open (and locked) too. MoveFileEx refuses to replace an open file;
-// a rename through the handle with POSIX semantics does not, as long as
-// every handle of dst shares delete access, as queuectl's handles do
-// (Windows 10 1809 and later, NTFS).
+// replaceOpen renames the file tmp, open as f, over dst. No handle of
+// this process is open on dst (a lease holds its own lock file, see
+// holdLease), but a reader's may be for a moment: a rename through the
+// handle with POSIX semantics replaces a file open elsewhere (Windows 10
+// 1809 and later, NTFS); the plain rename, where that is missing (older
+// Windows, other file systems, Wine), refuses to while it is, and is
+// tried again for up to about a second.
 func replaceOpen(_ string, f *os.File, dst string) error {
 	abs, err := filepath.Abs(dst)
 	if err != nil {
@@ -66,23 +70,45 @@ func replaceOpen(_ string, f *os.File, dst string) error {
 		nameOffset      = 20 // Flags (4), padding (4), RootDirectory (8), FileNameLength (4)
 	)
 	buf := make([]byte, nameOffset+2*len(name)+2)
-	binary.LittleEndian.PutUint32(buf[0:], replaceIfExists|posixSemantics)
 	binary.LittleEndian.PutUint32(buf[16:], uint32(2*len(name)))
 	for i, c := range name {
 		binary.LittleEndian.PutUint16(buf[nameOffset+2*i:], c)
 	}
 	h := windows.Handle(f.Fd())
-	err = windows.SetFileInformationByHandle(h, windows.FileRenameInfoEx, &buf[0], uint32(len(buf)))
-	if errors.Is(err, windows.ERROR_INVALID_PARAMETER) || errors.Is(err, windows.ERROR_NOT_SUPPORTED) || errors.Is(err, windows.ERROR_INVALID_FUNCTION) {
-		// Before Windows 10 1809 (and under Wine) there is no
-		// FileRenameInfoEx: the plain class takes ReplaceIfExists as a
-		// BOOLEAN in the same place, and replaces a target whose handles
-		// all share delete access where the file system allows it.
-		binary.LittleEndian.PutUint32(buf[0:], 1)
+	if !noRenameEx.Load() {
+		binary.LittleEndian.PutUint32(buf[0:], replaceIfExists|posixSemantics)
+		err = windows.SetFileInformationByHandle(h, windows.FileRenameInfoEx, &buf[0], uint32(len(buf)))
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, windows.ERROR_INVALID_PARAMETER) && !errors.Is(err, windows.ERROR_NOT_SUPPORTED) && !errors.Is(err, windows.ERROR_INVALID_FUNCTION) {
+			return &os.LinkError{Op: "rename", Old: f.Name(), New: dst, Err: err}
+		}
+		noRenameEx.Store(true)
+	}
+	// The plain class takes ReplaceIfExists as a BOOLEAN in the same
+	// place.
+	binary.LittleEndian.PutUint32(buf[0:], 1)
+	for wait := time.Millisecond; ; wait *= 2 {
 		err = windows.SetFileInformationByHandle(h, windows.FileRenameInfo, &buf[0], uint32(len(buf)))
+		if err == nil {
+			return nil
+		}
+		if wait > 512*time.Millisecond || !errors.Is(err, windows.ERROR_ACCESS_DENIED) && !errors.Is(err, windows.ERROR_SHARING_VIOLATION) {
+			return &os.LinkError{Op: "rename", Old: f.Name(), New: dst, Err: err}
+		}
+		time.Sleep(wait) // a reader holds dst open
 	}
-	if err != nil {
-		return &os.LinkError{Op: "rename", Old: f.Name(), New: dst, Err: err}
-	}
-	return nil
+}
+
+// noRenameEx is set once FileRenameInfoEx has been refused: the system
+// does not have it.
+var noRenameEx atomic.Bool
+
+// openProbe opens an existing lock file for reading so that its lock can
+// be tried (see probeLock), sharing delete access: the worker that holds
+// it removes it on its way out, and a prober that finds it free removes
+// it too, both while others may have it open.
+func openProbe(path string) (*os.File, error) {
+	return createShared(path, windows.GENERIC_READ, windows.OPEN_EXISTING)
 }

@@ -43,7 +43,7 @@ func TestOpenExisting(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			root := filepath.Join(t.TempDir(), "spool")
+			root := filepath.Join(tempDir(t), "spool")
 			tt.setup(root)
 			var before []string
 			if fi, err := os.Stat(root); err == nil && fi.IsDir() {

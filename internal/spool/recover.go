@@ -17,20 +17,23 @@ import (
 // its run had ended done or dead.
 func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
 	src := s.path(Processing, id)
-	f, fi, err := openLocked(src)
+	hold, f, fi, err := s.openHeld(Processing, id)
 	if err != nil {
 		return nil, "", s.takeErr(id, err)
 	}
 	if err := samePath(fi, src); err != nil {
-		f.Close()
+		closeHeld(hold, f)
 		return nil, "", err
 	}
 	j, err := readJob(f, fi, id)
 	if err != nil {
-		f.Close()
+		closeHeld(hold, f)
 		return nil, "", &InvalidError{Name: id + ".json", Reason: err}
 	}
-	l := &Lease{s: s, Job: j, f: f}
+	if hold != f {
+		f.Close()
+	}
+	l := &Lease{s: s, Job: j, f: hold}
 	// Claimed, and the run started, but its attempt not written: count
 	// it here.
 	claimed(j, fi)
@@ -59,6 +62,16 @@ func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
 		}
 		return j, to, nil
 	}
+	if to == Processing && j.Worker != "" && s.terminatedByStop(j.Worker) {
+		// worker stop terminated the owner, which could not put the job
+		// back itself: a stop never uses up a retry.
+		st, err := l.PutBack()
+		if err != nil {
+			l.Release()
+			return nil, "", err
+		}
+		return j, st, nil
+	}
 	owner := cmp.Or(j.Worker, "unknown")
 	st, err := l.Requeue(fmt.Sprintf("interrupted: worker %s stopped during attempt %d", owner, j.Attempts), maxRetries)
 	if err != nil {
@@ -81,11 +94,11 @@ func (s *Spool) Orphans() ([]string, error) {
 		if err != nil {
 			continue
 		}
-		f, _, err := openLocked(s.path(Processing, id))
+		hold, f, _, err := s.openHeld(Processing, id)
 		if err != nil {
 			continue
 		}
-		f.Close()
+		closeHeld(hold, f)
 		ids = append(ids, id)
 	}
 	return ids, nil

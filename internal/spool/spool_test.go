@@ -18,7 +18,7 @@ import (
 
 func open(t *testing.T) *Spool {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "spool"))
+	s, err := Open(filepath.Join(tempDir(t), "spool"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestReadEntryRefusesIrregular(t *testing.T) {
 	t.Parallel()
 	s := open(t)
 	p := s.dir(Pending)
-	outside := filepath.Join(t.TempDir(), "outside.json")
+	outside := filepath.Join(tempDir(t), "outside.json")
 	write(t, outside, `{"command": "echo outside"}`)
 	mustDo(t, os.Symlink(outside, filepath.Join(p, "link.json")))
 	mustDo(t, os.Symlink(filepath.Join(p, "nowhere"), filepath.Join(p, "dangling.json")))
@@ -306,7 +306,7 @@ func TestQuarantineSymlinkNotFollowed(t *testing.T) {
 	}
 	t.Parallel()
 	s := open(t)
-	target := filepath.Join(t.TempDir(), "canary")
+	target := filepath.Join(tempDir(t), "canary")
 	write(t, target, "canary")
 	mustDo(t, os.Symlink(target, filepath.Join(s.dir(Pending), "l.json")))
 	if _, err := s.Quarantine(Pending, "l.json", "a symbolic link"); err != nil {
@@ -494,7 +494,7 @@ func TestGroupShared(t *testing.T) {
 		t.Skip("ACLs")
 	}
 	t.Parallel()
-	s, err := OpenWith(filepath.Join(t.TempDir(), "shared"), Options{GroupShared: true})
+	s, err := OpenWith(filepath.Join(tempDir(t), "shared"), Options{GroupShared: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,11 +135,12 @@ func TestRepairTwinLeavesLiveWorkersCopy(t *testing.T) {
 		held := twinFile(t, "held", Processing, 1)
 		write(t, s.path(Processing, "held"), string(held))
 		write(t, s.path(Done, "held"), string(twinFile(t, "held", Done, 2)))
-		f, _, err := openLocked(s.path(Processing, "held")) // as the worker running it does
+		hold, f, _, err := s.openHeld(Processing, "held") // as the worker running it does
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer f.Close()
+		closeFile(f, hold)
+		defer dropHold(hold)
 		ds := duplicates(t, s)
 		if len(ds) != 1 {
 			t.Fatalf("Check found %+v, want one duplicate", ds)
@@ -160,11 +161,12 @@ func TestRepairTwinLeavesLiveWorkersCopy(t *testing.T) {
 		s := open(t)
 		write(t, s.path(Pending, "held"), string(twinFile(t, "held", Pending, 1)))
 		write(t, s.path(Processing, "held"), string(twinFile(t, "held", Processing, 2)))
-		f, _, err := openLocked(s.path(Processing, "held"))
+		hold, f, _, err := s.openHeld(Processing, "held") // as the worker running it does
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer f.Close()
+		closeFile(f, hold)
+		defer dropHold(hold)
 		ds := duplicates(t, s)
 		if len(ds) != 1 {
 			t.Fatalf("Check found %+v, want one duplicate", ds)
@@ -264,4 +266,12 @@ func TestCheckNoFalseTwins(t *testing.T) {
 		t.Fatal("no job moved while Check ran")
 	}
 	t.Logf("%d checks over %d moves", checks, moves.Load())
+}
+
+// closeFile closes f unless it is what holds the lease (hold), as a worker
+// does once it has read its job.
+func closeFile(f, hold *os.File) {
+	if f != hold {
+		f.Close()
+	}
 }

@@ -63,8 +63,9 @@ func (s *Spool) Register(id string) (*Registration, error) {
 		}
 		err = publish(tmp, final)
 		if err == nil {
-			os.Remove(s.workerPath(id, ".stop")) // a flag left by an earlier worker of this name
-			_ = s.foldCounts(id)                 // counts that an earlier one could not fold
+			os.Remove(s.workerPath(id, ".stop")) // flags left by an earlier worker of this name
+			os.Remove(s.workerPath(id, ".terminated"))
+			_ = s.foldCounts(id) // counts that an earlier one could not fold
 			return &Registration{s: s, id: id, key: newCountsKey(id), lock: f}, nil
 		}
 		f.Close()
@@ -108,6 +109,7 @@ func (r *Registration) Close() error {
 	err := r.s.foldCounts(r.id)
 	os.Remove(r.s.workerPath(r.id, ".json"))
 	os.Remove(r.s.workerPath(r.id, ".stop"))
+	os.Remove(r.s.workerPath(r.id, ".terminated"))
 	os.Remove(r.s.workerPath(r.id, ".lock"))
 	return errors.Join(err, r.lock.Close()) // releases the lock
 }
@@ -125,6 +127,29 @@ func (s *Spool) RequestStop(id string) error {
 		return fmt.Errorf("stop worker %s: %w", id, err)
 	}
 	return f.Close()
+}
+
+// MarkTerminated records that worker stop is about to terminate worker id
+// (workers/<id>.terminated): a worker ended from outside may not get to
+// put its job back (on Windows it never does), so recovery reads the mark
+// and puts the job back uncounted, as a stop. The mark goes with the
+// worker's other files once it is found dead (Workers with clean).
+func (s *Spool) MarkTerminated(id string) error {
+	f, err := os.OpenFile(s.workerPath(id, ".terminated"), os.O_WRONLY|os.O_CREATE, s.fileMode())
+	if err != nil {
+		return fmt.Errorf("stop worker %s: %w", id, err)
+	}
+	return f.Close()
+}
+
+// terminatedByStop reports whether worker id carries the mark of
+// MarkTerminated.
+func (s *Spool) terminatedByStop(id string) bool {
+	if job.CheckID(id) != nil {
+		return false
+	}
+	_, err := os.Lstat(s.workerPath(id, ".terminated"))
+	return err == nil
 }
 
 // WorkerDir returns the directory of heartbeats and stop flags, for
@@ -213,6 +238,7 @@ func (s *Spool) removeDead(id string) {
 	_ = s.foldCounts(id)
 	os.Remove(s.workerPath(id, ".json"))
 	os.Remove(s.workerPath(id, ".stop"))
+	os.Remove(s.workerPath(id, ".terminated"))
 	os.Remove(s.workerPath(id, ".lock"))
 }
 
@@ -226,7 +252,7 @@ func (s *Spool) removeDead(id string) {
 // is allowed.
 func (s *Spool) probeLock(id string) (alive bool, release func()) {
 	path := s.workerPath(id, ".lock")
-	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)
+	f, err := openProbe(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, func() {}
 	}

@@ -18,13 +18,18 @@ const canGate = false
 
 func gatedShell(command string, _ *os.File) *exec.Cmd { return shell(command) }
 
+// createSuspended starts a job's shell with its thread suspended: the
+// reaper lets it run once it is in the job's Job Object (see reaper).
+const createSuspended = 0x00000004
+
 // shell returns the command that runs a job's command line with cmd /C,
-// passing the line untouched.
+// passing the line untouched. It starts suspended: the caller must hand
+// its pid to reaper.track, which lets it run.
 func shell(command string) *exec.Cmd {
 	cmd := exec.Command("cmd")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		CmdLine:       "cmd /C " + command,
-		CreationFlags: syscall.CREATE_NEW_PROCESS_GROUP | createNoWindow,
+		CreationFlags: syscall.CREATE_NEW_PROCESS_GROUP | createNoWindow | createSuspended,
 	}
 	return cmd
 }
@@ -32,8 +37,13 @@ func shell(command string) *exec.Cmd {
 // terminate ends the job's process tree: Windows has no SIGTERM to send.
 func terminate(cmd *exec.Cmd) error { return kill(cmd) }
 
-// kill ends the job's process tree.
-func kill(cmd *exec.Cmd) error { return KillGroup(cmd.Process.Pid) }
+// kill ends the job's process tree: every process in its Job Object.
+func kill(cmd *exec.Cmd) error {
+	if killJobObject(cmd.Process.Pid) {
+		return nil
+	}
+	return KillGroup(cmd.Process.Pid)
+}
 
 // KillGroup ends the process tree rooted at pid, if it still exists.
 func KillGroup(pid int) error {
