@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of queuectl: formatting, vet, staticcheck, the
-# Windows build, all tests under the race detector, and a short run of each
-# fuzz target. Usage: bash scripts/test.sh   (FUZZTIME=30s for longer fuzzing)
+# Windows build, all tests under the race detector, a short run of each
+# fuzz target, and the systemd units (systemd-analyze verify).
+# Usage: bash scripts/test.sh   (FUZZTIME=30s for longer fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,5 +43,17 @@ go run ./scripts/chaos -jobs 1000 -seeds 1-3
 
 step "bench smoke (figures from a tiny run mean nothing; this keeps it working)"
 go run ./scripts/bench -runs 1 -enqueue 50 -drain 50 -pickup 10 -depth 500
+
+step "systemd units"
+if ! command -v systemd-analyze >/dev/null && [ "${CI:-}" = true ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	# Debian's systemd package brings systemd-analyze; it is small.
+	apt-get install -y -qq --no-install-recommends systemd >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends systemd >/dev/null; } || true
+fi
+if command -v systemd-analyze >/dev/null; then
+	bash scripts/systemd/verify.sh
+else
+	echo "skipped: no systemd-analyze here (on Debian: apt-get install systemd)"
+fi
 
 step "all checks passed"
