@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every check and test of queuectl: formatting, vet, staticcheck, the
 # Windows build, all tests under the race detector, a short run of each
-# fuzz target, and the systemd units (systemd-analyze verify).
-# Usage: bash scripts/test.sh   (FUZZTIME=30s for longer fuzzing)
+# fuzz target, the systemd units (systemd-analyze verify) and, as root in CI,
+# the .deb package installed and run. Usage: bash scripts/test.sh
+# (FUZZTIME=30s for longer fuzzing; QUEUECTL_PACKAGE_TEST=1 to install the
+# package outside CI, as root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +56,13 @@ if command -v systemd-analyze >/dev/null; then
 	bash scripts/systemd/verify.sh
 else
 	echo "skipped: no systemd-analyze here (on Debian: apt-get install systemd)"
+fi
+
+step "packages: the .deb built, installed with dpkg -i, queuectl version run from it"
+if [ "$(id -u)" = 0 ] && command -v dpkg >/dev/null && { [ "${CI:-}" = true ] || [ "${QUEUECTL_PACKAGE_TEST:-}" = 1 ]; }; then
+	bash scripts/packaging/install-test.sh
+else
+	echo "skipped: it installs a package, so it runs as root on Debian in CI (CI=true) or with QUEUECTL_PACKAGE_TEST=1"
 fi
 
 step "all checks passed"
