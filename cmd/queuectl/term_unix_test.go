@@ -129,7 +129,7 @@ func TestWatchInTerminal(t *testing.T) {
 	}{
 		{name: "q", key: "q", colour: true},
 		{name: "ctrl-c", key: "\x03", colour: true},
-		{name: "NO_COLOR", noColor: "1", key: "q", colour: false},
+		{name: "NO_COLOR", noColor: "yes", key: "q", colour: false}, // any value, as no-color.org says
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,7 +226,7 @@ func TestListAndStatusInTerminal(t *testing.T) {
 		colour  bool
 	}{
 		{args: []string{"list"}, want: `a +` + esc + `pending` + esc + ` +0 +0/4 +- +(just now|[0-9]+[smh] ago) +true`, colour: true},
-		{args: []string{"list"}, noColor: "1", want: `a +pending +0 +0/4 +- +(just now|[0-9]+[smh] ago) +true`},
+		{args: []string{"list"}, noColor: "yes", want: `a +pending +0 +0/4 +- +(just now|[0-9]+[smh] ago) +true`},
 		{args: []string{"status"}, want: esc + `pending` + esc + ` +1\r?\n`, colour: true},
 		{args: []string{"status"}, noColor: "true", want: `\npending +1\r?\n`},
 	}
