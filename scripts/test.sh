@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every check and test of queuectl: formatting, vet, staticcheck, the
 # Windows and macOS builds, all tests under the race detector, a short run
-# of each fuzz target, and the Windows run under Wine (scripts/wine-test.sh,
-# which installs Wine as root or in CI, and is skipped otherwise).
-# Usage: bash scripts/test.sh   (FUZZTIME=30s for longer fuzzing)
+# of each fuzz target, the systemd units (systemd-analyze verify), the
+# Windows run under Wine (scripts/wine-test.sh, which installs Wine as root
+# or in CI, and is skipped otherwise) and, as root in CI, the .deb package
+# installed and run. Usage: bash scripts/test.sh   (FUZZTIME=30s for longer
+# fuzzing; QUEUECTL_PACKAGE_TEST=1 to install the package outside CI, as root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,5 +50,24 @@ go run ./scripts/chaos -jobs 1000 -seeds 1-3
 
 step "bench smoke (figures from a tiny run mean nothing; this keeps it working)"
 go run ./scripts/bench -runs 1 -enqueue 50 -drain 50 -pickup 10 -depth 500
+
+step "systemd units"
+if ! command -v systemd-analyze >/dev/null && [ "${CI:-}" = true ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	# Debian's systemd package brings systemd-analyze; it is small.
+	apt-get install -y -qq --no-install-recommends systemd >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends systemd >/dev/null; } || true
+fi
+if command -v systemd-analyze >/dev/null; then
+	bash scripts/systemd/verify.sh
+else
+	echo "skipped: no systemd-analyze here (on Debian: apt-get install systemd)"
+fi
+
+step "packages: the .deb built, installed with dpkg -i, queuectl version run from it"
+if [ "$(id -u)" = 0 ] && command -v dpkg >/dev/null && { [ "${CI:-}" = true ] || [ "${QUEUECTL_PACKAGE_TEST:-}" = 1 ]; }; then
+	bash scripts/packaging/install-test.sh
+else
+	echo "skipped: it installs a package, so it runs as root on Debian in CI (CI=true) or with QUEUECTL_PACKAGE_TEST=1"
+fi
 
 step "all checks passed"

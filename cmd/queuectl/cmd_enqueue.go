@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/queuectl/queuectl/internal/job"
@@ -312,7 +313,11 @@ func (a *app) runBatch(cmd *cobra.Command, from string, args []string) error {
 	if len(jobs) == 0 {
 		return &usageError{"nothing to enqueue: the batch is empty"}
 	}
-	if err := s.EnqueueBatch(jobs); err != nil {
+	var done atomic.Int64
+	bar := startProgress(a.stderr, "enqueue", fmt.Sprintf("%d jobs", len(jobs)), 2*int64(len(jobs)), &done)
+	err = s.EnqueueBatchProgress(jobs, &done)
+	bar.finish(err == nil)
+	if err != nil {
 		var be *spool.BatchError
 		var twice *spool.TwiceError
 		switch {

@@ -76,7 +76,7 @@ func (a *app) runList(states []spool.State, asJSON bool) error {
 	if asJSON {
 		return writeJobs(a.stdout, jobs)
 	}
-	return printJobs(a.stdout, jobs, len(states) == 1)
+	return printJobs(a.stdout, jobs, len(states) == 1, looksFor(a.stdout))
 }
 
 // jobView is a job as list --json shows it: every field of the contract
@@ -216,11 +216,15 @@ func deref(t *time.Time) time.Time {
 	return *t
 }
 
-// printJobs prints an aligned table of jobs.
-func printJobs(w io.Writer, jobs []jobView, oneState bool) error {
+// printJobs prints an aligned table of jobs; for people (l.human) with
+// coloured states and relative times.
+func printJobs(w io.Writer, jobs []jobView, oneState bool, l looks) error {
 	if len(jobs) == 0 {
 		_, err := fmt.Fprintln(w, "no jobs")
 		return err
+	}
+	if l.human {
+		return printJobsHuman(w, jobs, oneState, l)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if len(jobs) > 0 && jobs[0].State == string(spool.Rejected) && oneState {
@@ -237,6 +241,26 @@ func printJobs(w io.Writer, jobs []jobView, oneState bool) error {
 			clean(j.Command, 40), clean(j.LastError, 40))
 	}
 	return tw.Flush()
+}
+
+// printJobsHuman is printJobs for people.
+func printJobsHuman(w io.Writer, jobs []jobView, oneState bool, l looks) error {
+	var header []string
+	rows := make([][]string, 0, len(jobs))
+	if jobs[0].State == string(spool.Rejected) && oneState {
+		header = []string{"NAME", "REASON"}
+		for _, j := range jobs {
+			rows = append(rows, []string{clean(j.ID, 60), clean(j.LastError, 100)})
+		}
+	} else {
+		header = []string{"ID", "STATE", "PRIORITY", "ATTEMPTS", "RUN AT", "UPDATED", "COMMAND", "LAST ERROR"}
+		for _, j := range jobs {
+			rows = append(rows, []string{j.ID, l.state(j.State), strconv.Itoa(j.Priority),
+				fmt.Sprintf("%d/%d", j.Attempts, j.MaxRetries+1), l.when(j.RunAt), l.when(j.UpdatedAt),
+				clean(j.Command, 40), clean(j.LastError, 40)})
+		}
+	}
+	return l.print(w, l.table(header, rows))
 }
 
 // oneLine keeps a message on one line.

@@ -30,37 +30,48 @@ type workerView struct {
 }
 
 func (a *app) statusCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, watch bool
+	interval := time.Second
 	cmd := &cobra.Command{
-		Use:     "status",
-		Short:   "Show how many jobs are in each state, and the workers",
-		Example: "  queuectl status\n  queuectl status --json",
+		Use:   "status",
+		Short: "Show how many jobs are in each state, and the workers",
+		Long: `Show how many jobs are in each state, and the workers. With --watch, a live
+view: on a terminal it redraws in place until q or Ctrl-C; otherwise it prints
+a snapshot every --interval until interrupted.`,
+		Example: "  queuectl status\n  queuectl status --json\n  queuectl status --watch --interval 2s",
 		Args:    noArgs,
 		RunE: op(func(cmd *cobra.Command, args []string) error {
+			if watch && asJSON {
+				return &usageError{"--watch and --json cannot be combined: --json prints one snapshot"}
+			}
+			if cmd.Flags().Changed("interval") && !watch {
+				return &usageError{"--interval goes with --watch"}
+			}
+			if watch {
+				return a.runWatch(interval)
+			}
 			return a.runStatus(asJSON)
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&watch, "watch", false, "keep showing the status: redrawn in place on a terminal, a snapshot every --interval otherwise")
+	cmd.Flags().Var(newSecondsFlag(&interval, time.Hour), "interval", "with --watch: time between refreshes, seconds or a duration such as 500ms")
 	return cmd
 }
 
-func (a *app) runStatus(asJSON bool) error {
-	s, _, err := a.openReadOnly()
-	if err != nil {
-		return err
-	}
+// collectStatus reads what status shows.
+func collectStatus(s *spool.Spool, now time.Time) (statusView, error) {
 	v := statusView{Counts: map[spool.State]int{}, Workers: []workerView{}}
-	states := append(append([]spool.State{}, spool.States...), spool.Rejected)
-	for _, st := range states {
+	var err error
+	for _, st := range statusStates {
 		if v.Counts[st], err = s.Count(st); err != nil {
-			return err
+			return v, err
 		}
 	}
 	v.Paused = s.Paused()
-	now := time.Now().UTC()
 	oldest, due, err := s.OldestDue(now)
 	if err != nil {
-		return err
+		return v, err
 	}
 	if due {
 		age := now.Sub(oldest).Seconds()
@@ -68,7 +79,7 @@ func (a *app) runStatus(asJSON bool) error {
 	}
 	ws, err := s.Workers(false)
 	if err != nil {
-		return err
+		return v, err
 	}
 	for _, w := range ws {
 		wv := workerView{ID: w.ID, PID: w.PID, Host: w.Host, State: w.State, Job: w.Job, HeartbeatAt: timePtr(w.HeartbeatAt)}
@@ -77,12 +88,31 @@ func (a *app) runStatus(asJSON bool) error {
 		}
 		v.Workers = append(v.Workers, wv)
 	}
+	return v, nil
+}
+
+// statusStates are the states status counts, in the order it shows them.
+var statusStates = append(append([]spool.State{}, spool.States...), spool.Rejected)
+
+func (a *app) runStatus(asJSON bool) error {
+	s, _, err := a.openReadOnly()
+	if err != nil {
+		return err
+	}
+	v, err := collectStatus(s, time.Now().UTC())
+	if err != nil {
+		return err
+	}
 	if asJSON {
 		return writeJSON(a.stdout, v)
 	}
+	l := looksFor(a.stdout)
+	if l.human {
+		return printStatusHuman(a.stdout, s, v, l)
+	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATE\tJOBS")
-	for _, st := range states {
+	for _, st := range statusStates {
 		fmt.Fprintf(tw, "%s\t%d\n", st, v.Counts[st])
 	}
 	fmt.Fprintf(tw, "\nspool: %s\n", s.Root())

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -76,5 +77,41 @@ func exclusive(cmd *cobra.Command, a, b, hint string) error {
 	if cmd.Flags().Changed(a) && cmd.Flags().Changed(b) {
 		return &usageError{fmt.Sprintf("--%s and --%s cannot be combined: %s", a, b, hint)}
 	}
+	return nil
+}
+
+// secondsFlag is a positive duration option, given as seconds ("2", "0.5")
+// or as a Go duration ("500ms", "1m"), at most max.
+type secondsFlag struct {
+	p   *time.Duration
+	max time.Duration
+}
+
+// newSecondsFlag returns a duration option stored in p, which holds its
+// default.
+func newSecondsFlag(p *time.Duration, max time.Duration) *secondsFlag {
+	return &secondsFlag{p: p, max: max}
+}
+
+func (f *secondsFlag) String() string { return f.p.String() }
+func (f *secondsFlag) Type() string   { return "duration" }
+
+// Set parses v as seconds or a duration, above 0 and at most the maximum.
+func (f *secondsFlag) Set(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		s, ferr := strconv.ParseFloat(v, 64)
+		if ferr != nil || s != s {
+			return &valueError{quote: true, msg: "want seconds or a duration such as 500ms or 2s"}
+		}
+		d = time.Duration(s * float64(time.Second))
+		if s > f.max.Seconds() {
+			d = f.max + 1
+		}
+	}
+	if d <= 0 || d > f.max {
+		return &valueError{msg: fmt.Sprintf("must be more than 0 and at most %s", f.max)}
+	}
+	*f.p = d
 	return nil
 }

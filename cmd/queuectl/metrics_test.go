@@ -81,9 +81,9 @@ func parseText(t *testing.T, data []byte) map[string]*dto.MetricFamily {
 	return mfs
 }
 
-// sample returns the value of family name's sample with label=value, or
+// metricValue returns the value of family name's sample with label=value, or
 // of its only sample when label is "".
-func sample(t *testing.T, mfs map[string]*dto.MetricFamily, name, label, value string) float64 {
+func metricValue(t *testing.T, mfs map[string]*dto.MetricFamily, name, label, value string) float64 {
 	t.Helper()
 	for _, m := range mfs[name].GetMetric() {
 		ok := label == ""
@@ -112,7 +112,7 @@ type want struct {
 func check(t *testing.T, when string, mfs map[string]*dto.MetricFamily, wants []want) {
 	t.Helper()
 	for _, w := range wants {
-		if got := sample(t, mfs, w.name, w.label, w.value); got != w.n {
+		if got := metricValue(t, mfs, w.name, w.label, w.value); got != w.n {
 			t.Errorf("%s: %s{%s=%q} = %g, want %g", when, w.name, w.label, w.value, got, w.n)
 		}
 	}
@@ -138,8 +138,8 @@ func TestMetricsWithWorkers(t *testing.T) {
 	stop := e.workers("2")
 	waitUntil(t, "the jobs ended", func() bool {
 		mfs := e.scrape()
-		return sample(t, mfs, "queuectl_jobs", "state", "done") == 1 && sample(t, mfs, "queuectl_jobs", "state", "dead") == 2 &&
-			sample(t, mfs, "queuectl_workers", "state", "idle") == 2
+		return metricValue(t, mfs, "queuectl_jobs", "state", "done") == 1 && metricValue(t, mfs, "queuectl_jobs", "state", "dead") == 2 &&
+			metricValue(t, mfs, "queuectl_workers", "state", "idle") == 2
 	})
 	counted := []want{
 		{"queuectl_runs_total", "outcome", "done", 1},
@@ -149,7 +149,7 @@ func TestMetricsWithWorkers(t *testing.T) {
 		{"queuectl_run_duration_seconds", "", "", 4},
 	}
 	// Counted in memory, saved with a heartbeat: soon there.
-	waitUntil(t, "the runs counted", func() bool { return sample(t, e.scrape(), "queuectl_run_duration_seconds", "", "") == 4 })
+	waitUntil(t, "the runs counted", func() bool { return metricValue(t, e.scrape(), "queuectl_run_duration_seconds", "", "") == 4 })
 	check(t, "while the workers run", e.scrape(), append(counted,
 		want{"queuectl_jobs", "state", "pending", 0},
 		want{"queuectl_jobs", "state", "failed", 0},
@@ -171,7 +171,7 @@ func TestMetricsWithWorkers(t *testing.T) {
 	// New workers add to the counts.
 	stop = e.workers("1")
 	e.run("enqueue", "--id", "ok-2", "--command", "exit 0")
-	waitUntil(t, "the new job done", func() bool { return sample(t, e.scrape(), "queuectl_jobs", "state", "done") == 2 })
+	waitUntil(t, "the new job done", func() bool { return metricValue(t, e.scrape(), "queuectl_jobs", "state", "done") == 2 })
 	stop()
 	check(t, "after a second round of workers", e.scrape(), []want{
 		{"queuectl_runs_total", "outcome", "done", 2},

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/queuectl/queuectl/internal/job"
 )
@@ -43,6 +44,17 @@ func (e *TwiceError) Error() string {
 // and flushed; after a crash during the renames some jobs of the batch
 // may be queued and others not, since the batch was not acknowledged.
 func (s *Spool) EnqueueBatch(jobs []*job.Job) error {
+	return s.EnqueueBatchProgress(jobs, nil)
+}
+
+// EnqueueBatchProgress is EnqueueBatch counting its steps in progress (if
+// not nil), for a progress bar: one as each job's file is written to tmp/
+// and one as each is published in pending/, twice the number of jobs in
+// all. It is added to from several goroutines: read it with Load.
+func (s *Spool) EnqueueBatchProgress(jobs []*job.Job, progress *atomic.Int64) error {
+	if progress == nil {
+		progress = new(atomic.Int64)
+	}
 	now := s.now()
 	datas := make([][]byte, len(jobs))
 	seen := make(map[string]int, len(jobs))
@@ -68,7 +80,7 @@ func (s *Spool) EnqueueBatch(jobs []*job.Job) error {
 		}
 		datas[i] = data
 	}
-	tmps, err := s.createTemps(jobs, datas)
+	tmps, err := s.createTemps(jobs, datas, progress)
 	cleanup := func() {
 		for _, t := range tmps {
 			if t != "" {
@@ -122,6 +134,7 @@ func (s *Spool) EnqueueBatch(jobs []*job.Job) error {
 			}
 			return &BatchError{i, err}
 		}
+		progress.Add(1)
 	}
 	unlock()
 	crashPoint("enqueue/published")
@@ -135,9 +148,9 @@ func (s *Spool) EnqueueBatch(jobs []*job.Job) error {
 
 // createTemps writes each job's data to a new file in tmp/, a few files at
 // a time (creating a file costs the kernel more than writing it), without
-// flushing them. It returns the files' paths by job, "" where none was
+// flushing them, adding one to progress for each. It returns the files' paths by job, "" where none was
 // made; on error the caller removes those made.
-func (s *Spool) createTemps(jobs []*job.Job, datas [][]byte) ([]string, error) {
+func (s *Spool) createTemps(jobs []*job.Job, datas [][]byte, progress *atomic.Int64) ([]string, error) {
 	tmps := make([]string, len(jobs))
 	errs := make([]error, min(runtime.GOMAXPROCS(0), 4, len(jobs)))
 	var wg sync.WaitGroup
@@ -158,6 +171,7 @@ func (s *Spool) createTemps(jobs []*job.Job, datas [][]byte) ([]string, error) {
 					return
 				}
 				tmps[i] = path
+				progress.Add(1)
 			}
 		})
 	}
