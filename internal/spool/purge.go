@@ -32,15 +32,18 @@ type PurgeOptions struct {
 	Keep func(id string) bool
 }
 
-// Chunking of Purge's removals: the spool lock is taken once for up to
-// purgeChunk files, and each read of the directory takes purgeRead names.
-// A chunk holds the lock for a few milliseconds (an lstat and two unlinks
-// a file), so enqueues and the moves that take the lock wait that long at
-// most, and a purge of 100,000 files takes the lock some 400 times, not
-// 100,000.
+// Chunking of Purge's removals: files are judged purgeChunk at a time, and
+// the spool lock is then taken once for all of them, or a few times when
+// the disk is slow: one hold lasts about purgeHold at most, and the lock
+// is left free for purgePause between two (see removeVictims). On an idle
+// disk a purge of 100,000 files takes the lock some 400 times, not
+// 100,000, and enqueues and the moves that take the lock wait a few
+// milliseconds at most. Each read of the directory takes purgeRead names.
 const (
 	purgeChunk = 256
 	purgeRead  = 512
+	purgeHold  = 10 * time.Millisecond
+	purgePause = time.Millisecond
 )
 
 // orphanGrace is how old a reason file in rejected/ whose entry is missing
@@ -90,9 +93,6 @@ func (s *Spool) Purge(ctx context.Context, st State, o PurgeOptions) (int, error
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
-		}
-		if s.beforePurgeLock != nil {
-			s.beforePurgeLock()
 		}
 		n, err := s.removeVictims(st, chunk)
 		removed += n
@@ -221,16 +221,48 @@ func (s *Spool) judge(st State, de fs.DirEntry, o PurgeOptions) (victim, bool, e
 
 // removeVictims removes the victims of st under the exclusive spool lock,
 // each only if its entry is still the one judged, and returns how many it
-// removed. A job's log goes before its file: while the file is there, its
-// id is taken, so no new job of the id can have a log yet.
+// removed.
+//
+// One hold of the lock lasts about purgeHold at most: an unlink costs
+// anything from 10 µs to over a millisecond on a busy disk, and a chunk
+// of 256 files must not keep enqueues waiting for a quarter of a second.
+// Between two holds the lock is left free for purgePause, so that a
+// waiting enqueue gets it.
 func (s *Spool) removeVictims(st State, vs []victim) (int, error) {
+	n := 0
+	for first := true; len(vs) > 0; first = false {
+		if !first {
+			time.Sleep(purgePause)
+		}
+		if s.beforePurgeLock != nil {
+			s.beforePurgeLock()
+		}
+		tried, removed, err := s.removeSome(st, vs)
+		n += removed
+		if err != nil {
+			return n, err
+		}
+		vs = vs[tried:]
+	}
+	return n, nil
+}
+
+// removeSome is one hold of the lock for removeVictims: it goes through
+// vs in order for up to purgeHold and returns how many of them it went
+// through, and how many of those it removed. A job's log goes before its
+// file: while the file is there, the id is taken, so no new job of the id
+// can have a log yet.
+func (s *Spool) removeSome(st State, vs []victim) (tried, removed int, err error) {
 	unlock, err := s.lock(true)
 	if err != nil {
-		return 0, fmt.Errorf("purge %s: %w", st, err)
+		return 0, 0, fmt.Errorf("purge %s: %w", st, err)
 	}
 	defer unlock()
-	n := 0
-	for _, v := range vs {
+	start := time.Now()
+	for i, v := range vs {
+		if i > 0 && time.Since(start) >= purgeHold {
+			return i, removed, nil
+		}
 		path := filepath.Join(s.dir(st), v.name)
 		fi, err := os.Lstat(path)
 		if err != nil || !sameEntry(v.fi, fi) {
@@ -243,7 +275,7 @@ func (s *Spool) removeVictims(st State, vs []victim) (int, error) {
 		}
 		if v.id != "" {
 			if err := os.Remove(s.LogPath(v.id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return n, fmt.Errorf("purge %s/%s: removing its log: %w", st, v.name, err)
+				return i, removed, fmt.Errorf("purge %s/%s: removing its log: %w", st, v.name, err)
 			}
 		}
 		if fi.IsDir() {
@@ -252,19 +284,19 @@ func (s *Spool) removeVictims(st State, vs []victim) (int, error) {
 			err = os.Remove(path)
 		}
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return n, fmt.Errorf("purge %s/%s: %w", st, v.name, err)
+			return i, removed, fmt.Errorf("purge %s/%s: %w", st, v.name, err)
 		}
 		if v.orphan {
 			continue
 		}
 		if st == Rejected {
 			if err := os.Remove(path + reasonSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return n, fmt.Errorf("purge %s/%s: %w", st, v.name+reasonSuffix, err)
+				return i, removed, fmt.Errorf("purge %s/%s: %w", st, v.name+reasonSuffix, err)
 			}
 		}
-		n++
+		removed++
 	}
-	return n, nil
+	return len(vs), removed, nil
 }
 
 // sameEntry reports whether b, found at a name, is the entry a was found

@@ -154,7 +154,8 @@ func TestPurgeRefusesRunnable(t *testing.T) {
 	}
 }
 
-// Removals are chunked: a purge of 600 jobs takes the lock 3 times.
+// Removals are chunked: a purge of 600 jobs takes the lock at least 3
+// times (256 files at most per hold; more holds when the disk is slow).
 func TestPurgeChunks(t *testing.T) {
 	t.Parallel()
 	s := open(t)
@@ -169,9 +170,10 @@ func TestPurgeChunks(t *testing.T) {
 	if err != nil || n != 600 {
 		t.Fatalf("Purge = %d, %v; want 600", n, err)
 	}
-	if holds != 3 {
-		t.Errorf("the lock was taken %d times for 600 jobs, want 3", holds)
+	if holds < 3 {
+		t.Errorf("the lock was taken %d times for 600 jobs, want 3 or more", holds)
 	}
+	t.Logf("%d holds of the lock for 600 jobs", holds)
 	if left := spoolNames(t, s, dirLogs); len(left) != 0 {
 		t.Errorf("logs left: %q", left)
 	}

@@ -98,7 +98,7 @@ type Spool struct {
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 	// beforePurgeLock, when set (by tests), is called by Purge before each
-	// chunk of removals takes the lock: a window for racing changes.
+	// hold of the lock for removals: a window for racing changes.
 	beforePurgeLock func()
 }
 
