@@ -35,14 +35,14 @@ type PurgeOptions struct {
 // Chunking of Purge's removals: files are judged purgeChunk at a time, and
 // the spool lock is then taken once for all of them, or a few times when
 // the disk is slow: one hold lasts about purgeHold at most, and the lock
-// is left free for purgePause between two (see removeVictims). On an idle
-// disk a purge of 100,000 files takes the lock some 400 times, not
-// 100,000, and enqueues and the moves that take the lock wait a few
-// milliseconds at most. Each read of the directory takes purgeRead names.
+// is left free between two (see removeVictims). A purge of 100,000 files
+// takes the lock some hundreds or thousands of times, not 100,000, and
+// enqueues and the moves that take the lock wait a few milliseconds at
+// most. Each read of the directory takes purgeRead names.
 const (
 	purgeChunk = 256
 	purgeRead  = 512
-	purgeHold  = 10 * time.Millisecond
+	purgeHold  = 5 * time.Millisecond
 	purgePause = time.Millisecond
 )
 
@@ -226,23 +226,26 @@ func (s *Spool) judge(st State, de fs.DirEntry, o PurgeOptions) (victim, bool, e
 // One hold of the lock lasts about purgeHold at most: an unlink costs
 // anything from 10 µs to over a millisecond on a busy disk, and a chunk
 // of 256 files must not keep enqueues waiting for a quarter of a second.
-// Between two holds the lock is left free for purgePause, so that a
-// waiting enqueue gets it.
+// Between two holds the lock is left free for as long as the hold lasted
+// (purgePause at least), so that a waiting enqueue gets it soon and the
+// purge holds the lock half of the time at most; which also paces the
+// unlinks, whose journal commits every fsync of the spool pays for.
 func (s *Spool) removeVictims(st State, vs []victim) (int, error) {
 	n := 0
-	for first := true; len(vs) > 0; first = false {
-		if !first {
-			time.Sleep(purgePause)
-		}
+	for len(vs) > 0 {
 		if s.beforePurgeLock != nil {
 			s.beforePurgeLock()
 		}
+		start := time.Now()
 		tried, removed, err := s.removeSome(st, vs)
 		n += removed
 		if err != nil {
 			return n, err
 		}
 		vs = vs[tried:]
+		if len(vs) > 0 {
+			time.Sleep(max(purgePause, time.Since(start)))
+		}
 	}
 	return n, nil
 }
