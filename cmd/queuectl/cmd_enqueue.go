@@ -224,13 +224,19 @@ func isTerminal(r io.Reader) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// parseSeconds reads a non-negative number of seconds or a Go duration.
+// parseSeconds reads a non-negative number of seconds, a Go duration
+// (90s, 30m, 1h30m) or a number of days (7d).
 func parseSeconds(flag, v string) (float64, error) {
 	s, err := strconv.ParseFloat(v, 64)
+	if days, ok := strings.CutSuffix(v, "d"); err != nil && ok {
+		if n, derr := strconv.ParseFloat(days, 64); derr == nil {
+			s, err = n*24*3600, nil
+		}
+	}
 	if err != nil {
 		d, derr := time.ParseDuration(v)
 		if derr != nil {
-			return 0, fmt.Errorf("%s %q: want seconds or a duration such as 30s or 5m", flag, v)
+			return 0, fmt.Errorf("%s %q: want seconds or a duration such as 30s, 5m or 7d", flag, v)
 		}
 		s = d.Seconds()
 	}

@@ -73,6 +73,7 @@ spool from --spool, $QUEUECTL_SPOOL or the config's spool_dir (default ./spool).
 		a.logsCmd(),
 		a.doctorCmd(),
 		a.dlqCmd(),
+		a.purgeCmd(),
 		a.configCmd(),
 		a.pauseCmd(),
 		a.resumeCmd(),

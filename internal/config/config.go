@@ -38,6 +38,8 @@ type Config struct {
 	CommandTimeout float64 // seconds per run; 0: none
 	PollInterval   float64 // seconds between rescans
 	GroupShared    bool    // the spool is shared with the owner's group
+	DoneRetention  float64 // seconds a done job is kept; 0: forever
+	DeadRetention  float64 // seconds a dead job is kept; 0: forever
 	StopTimeout    float64 // seconds a job may finish after SIGTERM to its worker
 	MetricsFile    string  // Prometheus text file kept by workers, as written; "": none
 	OnSuccess      string  // hook command after a run ends done; "": none
@@ -87,6 +89,10 @@ var keys = []key{
 		field: func(c *Config) any { return &c.PollInterval }},
 	{name: "group_shared", kind: kindBool, doc: "true: a spool shared with your group (directories 0770, files 0660); false: private (0700, 0600)",
 		field: func(c *Config) any { return &c.GroupShared }},
+	{name: "done_retention", kind: kindFloat, seconds: true, min: 0, max: 1e9, doc: "seconds a done job (and its log) is kept after its last update; 0 keeps it forever",
+		field: func(c *Config) any { return &c.DoneRetention }},
+	{name: "dead_retention", kind: kindFloat, seconds: true, min: 0, max: 1e9, doc: "seconds a dead job (and its log) is kept after its last update; 0 keeps it forever",
+		field: func(c *Config) any { return &c.DeadRetention }},
 	{name: "stop_timeout", kind: kindFloat, seconds: true, min: 0, max: 1e6, doc: "seconds a worker lets its running job finish after SIGTERM or Ctrl-C; then the job is ended and put back",
 		field: func(c *Config) any { return &c.StopTimeout }},
 	{name: "metrics_file", kind: kindString, empty: true, doc: "file that workers keep in the Prometheus text format every 15s (node_exporter's textfile collector), relative to this file; empty: none",
@@ -104,14 +110,15 @@ var keys = []key{
 // Default returns the configuration used when no file sets a key.
 func Default() Config {
 	return Config{
-		SpoolDir:     "spool",
-		MaxRetries:   3,
-		BackoffBase:  2,
-		RetryDelay:   1,
-		BackoffMax:   3600,
-		PollInterval: 1,
-		StopTimeout:  30,
-		HookTimeout:  30,
+		SpoolDir:      "spool",
+		MaxRetries:    3,
+		BackoffBase:   2,
+		RetryDelay:    1,
+		BackoffMax:    3600,
+		PollInterval:  1,
+		DoneRetention: 7 * 24 * 3600,
+		StopTimeout:   30,
+		HookTimeout:   30,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -36,7 +37,8 @@ func (e *TwiceError) Error() string {
 
 // EnqueueBatch stores many new jobs with far fewer flushes than Enqueue
 // one by one: all files are written to tmp/, flushed together (one syncfs
-// on Linux), checked for unique ids under the spool lock, published with
+// on Linux), checked for unique ids under the spool lock (where logs left
+// by earlier jobs of the ids are removed), published with
 // renames that never overwrite, and pending/ is fsynced once. Either every
 // job is enqueued or, on error, none is (the error says which job).
 //
@@ -110,6 +112,11 @@ func (s *Spool) EnqueueBatchProgress(jobs []*job.Job, progress *atomic.Int64) er
 		unlock()
 		cleanup()
 		return &BatchError{i, fmt.Errorf("enqueue %s: %w (it is %s)", jobs[i].ID, ErrExists, st)}
+	}
+	if i, err := s.removeStaleLogs(jobs); err != nil {
+		unlock()
+		cleanup()
+		return &BatchError{i, fmt.Errorf("enqueue %s: %w", jobs[i].ID, err)}
 	}
 	for i, j := range jobs {
 		if err := publish(tmps[i], s.path(Pending, j.ID)); err != nil {
@@ -238,11 +245,48 @@ func (s *Spool) worthListing(n int) bool {
 }
 
 // dirNames returns every name in a state directory, without a stat.
-func (s *Spool) dirNames(st State) ([]string, error) {
-	d, err := os.Open(s.dir(st))
+func (s *Spool) dirNames(st State) ([]string, error) { return readNames(s.dir(st)) }
+
+// readNames returns every name in a directory, without a stat.
+func readNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
 	return d.Readdirnames(-1)
+}
+
+// removeStaleLogs is removeStaleLog for each job of a batch whose ids the
+// caller, holding the spool lock exclusively, has found free. It returns
+// the index of the job whose log could not be removed, with the error.
+//
+// An unlink that fails with ENOENT costs a lookup (4 to 7 µs on this
+// project's machine: 75 to 150 ms, under the lock, for 20,000 jobs), so
+// for a large batch the names in logs/ are read once instead (0.5 to 1 µs
+// a name, as measured; a sixth of an unlink) and only the logs there are
+// removed, unless logs/ is so large that reading it would cost more (its
+// size says roughly how many names it holds, as in worthListing).
+func (s *Spool) removeStaleLogs(jobs []*job.Job) (int, error) {
+	listed := false
+	var have map[string]bool
+	if dir := filepath.Join(s.root, dirLogs); len(jobs) >= 16 {
+		if fi, err := os.Stat(dir); err == nil && fi.Size()/32 <= int64(len(jobs))*6 {
+			if names, err := readNames(dir); err == nil {
+				listed, have = true, make(map[string]bool, len(names))
+				for _, n := range names {
+					have[n] = true
+				}
+			}
+		}
+	}
+	for i, j := range jobs {
+		if listed && !have[j.ID+".log"] {
+			continue
+		}
+		if err := s.removeStaleLog(j.ID); err != nil {
+			return i, err
+		}
+	}
+	return -1, nil
 }

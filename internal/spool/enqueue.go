@@ -66,7 +66,8 @@ func (s *Spool) lock(exclusive bool) (func(), error) {
 // returns nil the job is on disk and survives a crash or power cut.
 //
 // Order: the file is written and fsynced in tmp/ first; then, under the
-// exclusive spool lock, Enqueue checks every state for the id and publishes
+// exclusive spool lock, Enqueue checks every state for the id, removes a
+// log that an earlier job of the id left (see removeStaleLog) and publishes
 // the file into pending/ with a rename that never overwrites (so even a
 // file dropped by another tool is not replaced); last it fsyncs pending/ so
 // the new name survives a crash.
@@ -107,6 +108,11 @@ func (s *Spool) Enqueue(j *job.Job) error {
 		os.Remove(tmp)
 		return fmt.Errorf("enqueue %s: %w", j.ID, err)
 	}
+	if err := s.removeStaleLog(j.ID); err != nil {
+		unlock()
+		os.Remove(tmp)
+		return fmt.Errorf("enqueue %s: %w", j.ID, err)
+	}
 	dst := s.path(Pending, j.ID)
 	err = publish(tmp, dst)
 	// Once published, the name is visible to the next Find: the lock can go
@@ -135,6 +141,21 @@ func (s *Spool) Enqueue(j *job.Job) error {
 	}
 	crashPoint("enqueue/dir-synced")
 	return nil
+}
+
+// removeStaleLog removes logs/<id>.log, which belongs to an earlier job of
+// the id when no job has it (a job removed by purge, retention or by hand):
+// a new job of that id starts with no log. The caller holds the spool lock
+// exclusively and has just found the id free, so no job of the id can
+// start writing the log meanwhile; the unlink must come before the publish
+// that lets a worker claim the new job. It usually fails with ENOENT,
+// which is success.
+func (s *Spool) removeStaleLog(id string) error {
+	err := os.Remove(s.LogPath(id))
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return fmt.Errorf("removing the log an earlier job of this id left: %w", err)
 }
 
 // IsTemporary reports whether err is a condition that may pass by itself

@@ -97,6 +97,9 @@ type Spool struct {
 	readOnly bool // Options.ReadOnly: the spool lock creates no file
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+	// beforePurgeLock, when set (by tests), is called by Purge before each
+	// hold of the lock for removals: a window for racing changes.
+	beforePurgeLock func()
 }
 
 // Options change how a spool is opened.

@@ -3,54 +3,17 @@
 package worker
 
 import (
-	"bytes"
-	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
 	"github.com/queuectl/queuectl/internal/job"
 	"github.com/queuectl/queuectl/internal/spool"
 )
-
-// logBuffer is a log that tests read while workers write it.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// startLogged runs one worker that logs to the returned buffer, until the
-// test ends.
-func (e *env) startLogged() *logBuffer {
-	log := &logBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	w := New(Options{ID: "logged", Spool: e.s, Config: e.cfg, Log: slog.New(slog.NewTextHandler(log, nil))})
-	e.stop = append(e.stop, cancel)
-	e.wg.Go(func() {
-		if err := w.Run(ctx); err != nil {
-			e.t.Errorf("worker: %v", err)
-		}
-	})
-	return log
-}
 
 func lines(t *testing.T, path string) []string {
 	t.Helper()
@@ -80,7 +43,7 @@ func TestHooks(t *testing.T) {
 	e.enqueue(&job.Job{ID: "good", Command: "exit 0"})
 	e.enqueue(&job.Job{ID: "bad", Command: "exit 3", MaxRetries: &one})
 	e.enqueue(&job.Job{ID: "gone", Command: "kill -9 $$", MaxRetries: new(int)})
-	log := e.startLogged()
+	log := e.startLogged("")
 	e.waitFor("3 hooks ran and failed", func() bool {
 		return len(lines(t, got)) == 4 && strings.Count(log.String(), "hook failed") == 2
 	})
@@ -136,7 +99,7 @@ func TestHookTimeout(t *testing.T) {
 	pidFile := filepath.Join(e.dir, "child.pid")
 	e.cfg.HookTimeout = 0.2
 	e.cfg.OnSuccess = `sleep 300 & echo $! > ` + pidFile + `; wait`
-	log := e.startLogged()
+	log := e.startLogged("")
 	e.enqueue(&job.Job{ID: "slow-hook", Command: "true"})
 	e.waitFor("the hanging hook killed at its timeout", func() bool {
 		return strings.Contains(log.String(), `hook=on_success job=slow-hook err="timed out after 200ms; process group killed"`)

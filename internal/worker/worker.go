@@ -168,6 +168,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	wg.Go(func() { w.heartbeats(bg, reg) })
 	wg.Go(func() { w.keepMetricsFile(bg, reg) })
 	wg.Go(func() { w.every(bg, recoverEvery, w.recoverOrphans) })
+	jan := newJanitor(w.s, w.Config, w.log) // retention (janitor.go)
+	jan.start(&wg)
+	defer jan.shutdown()
 
 	for {
 		if ctx.Err() != nil || w.draining.Load() || w.s.StopRequested(w.id) {

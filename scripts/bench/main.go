@@ -28,6 +28,11 @@
 //	         and the time and peak RSS of `list --json` over them, against
 //	         the same over 2,000 (workload_memory.go; the RSS figures need
 //	         Linux)
+//	retention  an idle worker's pickup (from the start of enqueue to the
+//	         job's first instruction, p50 and p99) while its retention pass
+//	         removes -depth done jobs and their logs, against the same
+//	         without a pass; and how long the pass took
+//	         (workload_retention.go)
 //
 // Other queues, where installed, join drain and pickup as context (not
 // goals): task-spooler with 2 slots and nq (serial by design; its drain is
@@ -64,14 +69,14 @@ var (
 	nDrain  = flag.Int("drain", 2000, "jobs in the drain workload")
 	nEnq    = flag.Int("enqueue", 2000, "jobs in the enqueue workload")
 	nPickup = flag.Int("pickup", 200, "jobs in the pickup workload")
-	depth   = flag.Int("depth", 100000, "pending jobs in the depth and memory workloads (default 500 when -drain is under 1000: a smoke run)")
+	depth   = flag.Int("depth", 100000, "pending jobs in the depth and memory workloads, done jobs in retention (default 500 when -drain is under 1000: a smoke run)")
 	only    = flag.String("only", "", "comma-separated workloads to run ("+strings.Join(workloads, ", ")+"); default all")
 	jsonOut = flag.String("json", "", "also write the results as JSON to this file")
 	mdOut   = flag.String("md", "", "also write the results as a Markdown table to this file")
 )
 
 // workloads are the names -only accepts, in the order they run.
-var workloads = []string{"enqueue", "drain", "pickup", "depth", "recovery", "memory"}
+var workloads = []string{"enqueue", "drain", "pickup", "depth", "recovery", "memory", "retention"}
 
 // result is one line of the report.
 type result struct {
@@ -121,7 +126,7 @@ func main() {
 	}
 	run := map[string]func() []result{
 		"enqueue": b.enqueue, "drain": b.drain, "pickup": b.pickup,
-		"depth": b.depth, "recovery": b.recovery, "memory": b.memory,
+		"depth": b.depth, "recovery": b.recovery, "memory": b.memory, "retention": b.retention,
 	}
 	var results []result
 	for _, w := range workloads {

@@ -43,10 +43,12 @@ func heartbeats(dir string) []heartbeat {
 	return hbs
 }
 
-// startWorkers starts n detached workers on dir. The returned function
-// stops them; an early exit of the bench stops them too.
-func (b *bench) startWorkers(dir string, n int) (stop func()) {
-	cmd := exec.Command(b.bin, "--spool", dir, "worker", "start", "--count", strconv.Itoa(n))
+// startWorkers starts n detached workers on dir, with global flags args
+// (such as --config FILE) if any. The returned function stops them; an
+// early exit of the bench stops them too.
+func (b *bench) startWorkers(dir string, n int, args ...string) (stop func()) {
+	args = append(append([]string{"--spool", dir}, args...), "worker", "start", "--count", strconv.Itoa(n))
+	cmd := exec.Command(b.bin, args...)
 	cmd.Env = b.env()
 	starting.Add(1)
 	out, err := cmd.CombinedOutput()
