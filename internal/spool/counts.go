@@ -114,7 +114,7 @@ func (r *Registration) SaveCounts(c Counts) error {
 	if err := os.WriteFile(tmp, data, r.s.fileMode()); err != nil {
 		return fmt.Errorf("save counts of worker %s: %w", r.id, err)
 	}
-	if err := os.Rename(tmp, r.s.workerPath(r.id, countsExt)); err != nil {
+	if err := renameOver(tmp, r.s.workerPath(r.id, countsExt)); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("save counts of worker %s: %w", r.id, err)
 	}

@@ -119,7 +119,7 @@ func (s *Spool) replace(path, hint string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := renameOver(tmp, path); err != nil {
 		os.Remove(tmp)
 		return err
 	}

@@ -70,3 +70,6 @@ func isTemporary(err error) bool {
 	}
 	return false
 }
+
+// renameOver renames src over dst, which readers may have open.
+func renameOver(src, dst string) error { return os.Rename(src, dst) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -82,4 +83,18 @@ func isTemporary(err error) bool {
 		}
 	}
 	return false
+}
+
+// renameOver renames src over dst. Windows refuses to replace a file that
+// a reader has open without sharing delete access (os.ReadFile opens so,
+// for a moment): the rename is tried again for up to about a second.
+func renameOver(src, dst string) error {
+	for wait := time.Millisecond; ; wait *= 2 {
+		err := os.Rename(src, dst)
+		if err == nil || wait > 512*time.Millisecond ||
+			!errors.Is(err, windows.ERROR_ACCESS_DENIED) && !errors.Is(err, windows.ERROR_SHARING_VIOLATION) {
+			return err
+		}
+		time.Sleep(wait)
+	}
 }

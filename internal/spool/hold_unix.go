@@ -34,3 +34,12 @@ func keepHold(old, rec *os.File) *os.File {
 
 // dropHold ends what a lease holds: the file is closed, its lock released.
 func dropHold(f *os.File) { f.Close() }
+
+// holdsFileAt reports whether hold, what a lease holds, is the file at dst.
+func holdsFileAt(hold *os.File, dst string) (bool, error) {
+	fi, err := hold.Stat()
+	if err != nil {
+		return false, err
+	}
+	return samePath(fi, dst) == nil, nil
+}

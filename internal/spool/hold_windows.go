@@ -116,3 +116,14 @@ func lockLease(path string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// holdsFileAt reports whether the job file of the lease held by hold (its
+// lease file: see holdLease) is still at dst. The lease keeps no handle of
+// the job file, so only the name can be looked at.
+func holdsFileAt(_ *os.File, dst string) (bool, error) {
+	_, err := os.Lstat(dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -549,14 +549,11 @@ func (l *Lease) Release() {
 
 // stillThere checks that the leased file is the one at dst.
 func (l *Lease) stillThere(dst string) error {
-	fi, err := l.f.Stat()
-	if err != nil {
-		return err
+	ok, err := holdsFileAt(l.f, dst)
+	if err == nil && !ok {
+		err = ErrRemoved
 	}
-	if samePath(fi, dst) != nil {
-		return ErrRemoved
-	}
-	return nil
+	return err
 }
 
 func (l *Lease) release() {

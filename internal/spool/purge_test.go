@@ -45,6 +45,11 @@ func setMtime(t *testing.T, path string, at time.Time) {
 // TestPurge: seed a spool, purge one state, compare what is left.
 func TestPurge(t *testing.T) {
 	t.Parallel()
+	if os.Getenv("QUEUECTL_TEST_WINE") != "" {
+		// Wine's symlinks are not Windows' reparse points, and its
+		// directory removal fails ("Invalid function").
+		t.Skip("under Wine: symlinks and directory removal are not Windows'")
+	}
 	now := time.Now().UTC()
 	old, young := now.Add(-48*time.Hour), now.Add(-time.Hour)
 	cutoff := now.Add(-24 * time.Hour)

@@ -94,7 +94,7 @@ func (r *Registration) Beat(hb Heartbeat) error {
 	if err := os.WriteFile(tmp, data, r.s.fileMode()); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, r.s.workerPath(r.id, ".json")); err != nil {
+	if err := renameOver(tmp, r.s.workerPath(r.id, ".json")); err != nil {
 		os.Remove(tmp)
 		return err
 	}
