@@ -26,6 +26,7 @@ const (
 	fAfter
 	fUniqueKey
 	fMaxRetries
+	fNoRetryOn
 	fPriority
 	fTimeout
 	fRunAt
@@ -58,6 +59,8 @@ func fieldNumber(key []byte) int {
 		return fUniqueKey
 	case "max_retries":
 		return fMaxRetries
+	case "no_retry_on":
+		return fNoRetryOn
 	case "priority":
 		return fPriority
 	case "timeout":
@@ -170,6 +173,8 @@ func (s *scanner) value(j *Job, f int) bool {
 		j.Attempts, ok = s.integer()
 	case fMaxRetries:
 		j.MaxRetries, ok = s.intPtr()
+	case fNoRetryOn:
+		j.NoRetryOn, ok = s.ints()
 	case fExitCode:
 		j.ExitCode, ok = s.intPtr()
 	case fTimeout:
@@ -190,6 +195,17 @@ func (s *scanner) strings() ([]string, bool) {
 	list := []string{}
 	ok := s.elements('[', ']', func() bool {
 		v, ok := s.str()
+		list = append(list, v)
+		return ok
+	})
+	return list, ok
+}
+
+// ints reads an array of integers; null elements are left to decode.
+func (s *scanner) ints() ([]int, bool) {
+	list := []int{}
+	ok := s.elements('[', ']', func() bool {
+		v, ok := s.integer()
 		list = append(list, v)
 		return ok
 	})

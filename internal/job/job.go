@@ -24,6 +24,7 @@ type Job struct {
 	After      []string          `json:"after,omitempty"`       // ids of the jobs that must be done first
 	UniqueKey  string            `json:"unique_key,omitempty"`  // at most one live job per key
 	MaxRetries *int              `json:"max_retries,omitempty"` // nil: the configured default
+	NoRetryOn  []int             `json:"no_retry_on,omitempty"` // exit codes after which the job is not retried
 	Priority   int               `json:"priority"`              // higher runs first
 	Timeout    float64           `json:"timeout,omitempty"`     // seconds; 0: the configured default
 	RunAt      time.Time         `json:"run_at,omitzero"`       // not claimed before; zero: now
