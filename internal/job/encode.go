@@ -44,6 +44,9 @@ func appendJob(b []byte, j *Job) ([]byte, error) {
 	}
 	w.Time("run_at", j.RunAt, true)
 	w.Int("attempts", j.Attempts)
+	if j.Interrupts != 0 {
+		w.Int("interruptions", j.Interrupts)
+	}
 	w.Time("created_at", j.CreatedAt, true)
 	w.Time("updated_at", j.UpdatedAt, true)
 	w.Time("started_at", j.StartedAt, true)

@@ -31,6 +31,7 @@ const (
 	fTimeout
 	fRunAt
 	fAttempts
+	fInterrupts
 	fCreatedAt
 	fUpdatedAt
 	fStartedAt
@@ -69,6 +70,8 @@ func fieldNumber(key []byte) int {
 		return fRunAt
 	case "attempts":
 		return fAttempts
+	case "interruptions":
+		return fInterrupts
 	case "created_at":
 		return fCreatedAt
 	case "updated_at":
@@ -171,6 +174,8 @@ func (s *scanner) value(j *Job, f int) bool {
 		j.Priority, ok = s.integer()
 	case fAttempts:
 		j.Attempts, ok = s.integer()
+	case fInterrupts:
+		j.Interrupts, ok = s.integer()
 	case fMaxRetries:
 		j.MaxRetries, ok = s.intPtr()
 	case fNoRetryOn:

@@ -114,6 +114,9 @@ func (j *Job) Validate() error {
 	if err := bound("attempts", int64(j.Attempts), 0, MaxAttempts); err != nil {
 		return err
 	}
+	if err := bound("interruptions", int64(j.Interrupts), 0, MaxAttempts); err != nil {
+		return err
+	}
 	if j.ExitCode != nil {
 		if err := bound("exit_code", int64(*j.ExitCode), MinExitCode, MaxExitCode); err != nil {
 			return err

@@ -579,7 +579,7 @@ func (w *Worker) reloadConfig() {
 
 // recoverOrphans puts back the jobs of dead workers.
 func (w *Worker) recoverOrphans() {
-	if RecoverOrphans(w.s, w.cfg.Load().MaxRetries, w.log) > 0 {
+	if RecoverOrphans(w.s, w.cfg.Load().MaxRetries, w.cfg.Load().MaxInterrupts, w.log) > 0 {
 		w.signal()
 	}
 }
@@ -587,7 +587,7 @@ func (w *Worker) recoverOrphans() {
 // RecoverOrphans puts back every job in processing/ whose owner is dead,
 // after killing what is left of its run, and returns how many it moved.
 // Files that are not valid jobs are quarantined.
-func RecoverOrphans(s *spool.Spool, maxRetries int, log *slog.Logger) int {
+func RecoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Logger) int {
 	ids, err := s.Orphans()
 	if err != nil {
 		log.Error("looking for orphans", "err", err)
@@ -596,7 +596,7 @@ func RecoverOrphans(s *spool.Spool, maxRetries int, log *slog.Logger) int {
 	n := 0
 	for _, id := range ids {
 		killLeftovers(s, id)
-		j, st, err := s.Recover(id, maxRetries)
+		j, st, err := s.Recover(id, maxRetries, maxInterrupts)
 		var inv *spool.InvalidError
 		switch {
 		case errors.Is(err, spool.ErrBusy) || errors.Is(err, spool.ErrGone):
