@@ -157,19 +157,23 @@ func (s *Spool) FindSure(id string) (State, error) {
 	return s.Find(id)
 }
 
-// BuryWaiting moves job id, which waits in pending/ for dep, to dead/ with
+// BuryWaiting moves job id, which waits in from (pending/, or failed/ for a
+// file dropped there) for dep, to dead/ with
 // last_error msg (see DependencyFailed and DependencyRemoved). It takes the
 // file as CancelWaiting does, so that of a burial and any number of claims
 // exactly one wins; ErrGone or ErrBusy say that it lost. A job that no
 // longer waits for dep (changed or put back meanwhile) is left where it is,
 // and the error is ErrGone.
-func (s *Spool) BuryWaiting(id, dep, msg string) error {
-	l, err := s.takeWaiting(Pending, id)
+func (s *Spool) BuryWaiting(from State, id, dep, msg string) error {
+	if from != Pending && from != Failed {
+		return &StateError{ID: id, Is: from, Want: Pending}
+	}
+	l, err := s.takeWaiting(from, id)
 	if err != nil {
 		return err
 	}
 	if !l.Job.Waits() || !slices.Contains(l.Job.After, dep) {
-		err := s.moveBack(s.path(Processing, id), s.path(Pending, id))
+		err := s.moveBack(s.path(Processing, id), s.path(from, id))
 		l.Release()
 		if err != nil {
 			return fmt.Errorf("bury %s: %w", id, err)
