@@ -21,6 +21,9 @@ import (
 // A job looked at is registered as waiting before its dependencies are
 // looked up, so that a dependency that ends between the lookup and the
 // registration is not missed: its notification finds the job registered.
+// It stays registered once it is ready (in the index) until it is claimed,
+// so that a dependency removed from done/ before then (purge, retention)
+// still buries it.
 
 // waiting is the map of waiting jobs, guarded by Worker.mu.
 type waiting struct {
@@ -76,7 +79,6 @@ func (w *Worker) inspectWaiting(k key, j *job.Job) {
 	switch {
 	case ready:
 		w.mu.Lock()
-		w.wait.remove(k)
 		w.idx.put(k, j.Priority, j.Due(), j.Order())
 		w.mu.Unlock()
 		w.signal()
@@ -151,8 +153,23 @@ func (w *Worker) recheckDeps() {
 	deps := slices.Collect(maps.Keys(w.wait.by))
 	w.mu.Unlock()
 	for _, d := range deps {
-		if st, err := w.s.Find(d); err != nil || st == spool.Done || st == spool.Dead {
+		st, err := w.s.Find(d)
+		switch {
+		case err != nil || st == spool.Dead:
 			w.depChanged(d)
+		case st == spool.Done:
+			// Only the jobs not yet found ready.
+			w.mu.Lock()
+			var ks []key
+			for _, k := range w.wait.of(d) {
+				if !w.idx.has(k) {
+					ks = append(ks, k)
+				}
+			}
+			w.mu.Unlock()
+			for _, k := range ks {
+				w.inspect(k.state, k.id+".json")
+			}
 		}
 	}
 }
