@@ -49,7 +49,7 @@ func (a *app) runDoctor(repair bool) error {
 	if repair {
 		for _, f := range findings {
 			if f.Kind == "orphan" {
-				n := worker.RecoverOrphans(s, cfg.MaxRetries, slog.New(slog.NewTextHandler(io.Discard, nil)))
+				n := worker.RecoverOrphans(s, cfg.MaxRetries, cfg.MaxInterrupts, slog.New(slog.NewTextHandler(io.Discard, nil)))
 				fmt.Fprintf(a.stdout, "put back %d orphan(s) before the other repairs\n", n)
 				break
 			}

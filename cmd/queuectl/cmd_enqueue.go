@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/queuectl/queuectl/internal/job"
 	"github.com/queuectl/queuectl/internal/spool"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // maxPriority bounds --priority, as the contract bounds a job's priority.
@@ -25,6 +27,8 @@ type enqueueOpts struct {
 	batch                  string
 	maxRetries, priority   int
 	timeout, runAt, delay  string
+	after, env             []string
+	uniqueKey, noRetryOn   string
 }
 
 func (a *app) enqueueCmd() *cobra.Command {
@@ -39,6 +43,8 @@ id is printed on stdout.`,
 		Example: `  queuectl enqueue --id hello --command "echo Hello Queue"
   queuectl enqueue --command "make backup" --max-retries 5 --priority 10 --timeout 10m
   queuectl enqueue --command "./report.sh" --delay 30s
+  queuectl enqueue --id b --command "./load.sh" --after a --env TARGET=prod
+  queuectl enqueue --command "./nightly.sh" --unique-key nightly --no-retry-on 2,64
   echo '{"id":"job-004","command":"echo Hello"}' | queuectl enqueue
   queuectl enqueue --file job.json
   queuectl enqueue --batch jobs.jsonl        # one JSON job a line; - for stdin`,
@@ -71,6 +77,10 @@ id is printed on stdout.`,
 	f.StringVar(&o.timeout, "timeout", "", "time limit per run: seconds or a duration such as 30s (default: command_timeout)")
 	f.StringVar(&o.runAt, "run-at", "", "do not run before this RFC 3339 time, such as 2026-11-27T10:00:00Z")
 	f.StringVar(&o.delay, "delay", "", "do not run before this long from now: seconds or a duration such as 5m")
+	f.StringSliceVar(&o.after, "after", nil, "run only once these jobs are done: ids separated by commas (repeatable)")
+	f.StringVar(&o.uniqueKey, "unique-key", "", "enqueue nothing if a pending, running or failed job has this key (prints that job's id)")
+	f.StringArrayVar(&o.env, "env", nil, "set NAME=VALUE in the command's environment (repeatable)")
+	f.StringVar(&o.noRetryOn, "no-retry-on", "", "exit codes, such as 2,64, after which the job goes to dead/ at once")
 	f.StringVar(&o.batch, "batch", "", "enqueue many jobs from JSON Lines in this file (- or nothing: stdin), all or none")
 	f.Lookup("batch").NoOptDefVal = "-"
 	return cmd
@@ -127,6 +137,9 @@ func (a *app) runEnqueue(cmd *cobra.Command, o enqueueOpts, args []string) error
 		}
 		j.RunAt = now.Add(time.Duration(d * float64(time.Second)))
 	}
+	if err := composeFlags(flags, o, j); err != nil {
+		return err
+	}
 	if j.MaxRetries == nil {
 		j.MaxRetries = &cfg.MaxRetries
 	}
@@ -137,13 +150,80 @@ func (a *app) runEnqueue(cmd *cobra.Command, o enqueueOpts, args []string) error
 	j.Attempts, j.ExitCode, j.Output, j.LastError, j.Worker = 0, nil, "", "", ""
 	j.StartedAt, j.FinishedAt, j.CreatedAt, j.UpdatedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	if err := s.Enqueue(j); err != nil {
-		if errors.Is(err, spool.ErrExists) {
+		var taken *spool.KeyTakenError
+		switch {
+		case errors.As(err, &taken):
+			// Not an error: the job the key asks for is queued already.
+			fmt.Fprintf(a.stderr, "queuectl: deduplicated: %v; nothing was enqueued\n", err)
+			_, err = fmt.Fprintln(a.stdout, taken.ID)
+			return err
+		case errors.Is(err, spool.ErrExists):
 			return fmt.Errorf("%w: choose another id", err)
 		}
 		return err
 	}
 	_, err = fmt.Fprintln(a.stdout, j.ID)
 	return err
+}
+
+// composeFlags applies --after, --unique-key, --env and --no-retry-on to j:
+// --after and --no-retry-on replace what JSON gave, --env adds to it.
+func composeFlags(flags *pflag.FlagSet, o enqueueOpts, j *job.Job) error {
+	if flags.Changed("after") {
+		j.After = nil
+		for _, id := range o.after {
+			id = strings.TrimSpace(id)
+			if err := job.CheckID(id); err != nil {
+				return fmt.Errorf("--after %q: %w", id, err)
+			}
+			j.After = append(j.After, id)
+		}
+		if len(j.After) == 0 {
+			return fmt.Errorf("--after: give the ids of the jobs to wait for, separated by commas")
+		}
+	}
+	if flags.Changed("unique-key") {
+		if o.uniqueKey == "" {
+			return fmt.Errorf("--unique-key: must not be empty")
+		}
+		j.UniqueKey = o.uniqueKey
+	}
+	for _, e := range o.env {
+		name, value, ok := strings.Cut(e, "=")
+		if !ok || name == "" {
+			return fmt.Errorf("--env %q: want NAME=VALUE", e)
+		}
+		if j.Env == nil {
+			j.Env = map[string]string{}
+		}
+		j.Env[name] = value
+	}
+	if flags.Changed("no-retry-on") {
+		codes, err := parseCodes(o.noRetryOn)
+		if err != nil {
+			return fmt.Errorf("--no-retry-on %q: %w", o.noRetryOn, err)
+		}
+		j.NoRetryOn = codes
+	}
+	return nil
+}
+
+// parseCodes reads exit codes separated by commas.
+func parseCodes(v string) ([]int, error) {
+	var codes []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("want exit codes separated by commas, such as 2,64")
+		}
+		if n < 1 || n > job.MaxExitCode {
+			return nil, fmt.Errorf("exit code %d: must be between 1 and %d", n, job.MaxExitCode)
+		}
+		if !slices.Contains(codes, int(n)) {
+			codes = append(codes, int(n))
+		}
+	}
+	return codes, nil
 }
 
 // readJob returns the job given by --command, --file, the argument or stdin.
@@ -257,7 +337,7 @@ func (a *app) runBatch(cmd *cobra.Command, from string, args []string) error {
 	if len(args) > 0 {
 		return &usageError{"--batch takes one file"}
 	}
-	for _, name := range []string{"id", "command", "file", "dir", "max-retries", "priority", "timeout", "run-at", "delay"} {
+	for _, name := range []string{"id", "command", "file", "dir", "max-retries", "priority", "timeout", "run-at", "delay", "after", "unique-key", "env", "no-retry-on"} {
 		if cmd.Flags().Changed(name) {
 			return &usageError{"--batch takes its jobs whole from the file; --" + name + " cannot be combined with it"}
 		}
@@ -321,7 +401,7 @@ func (a *app) runBatch(cmd *cobra.Command, from string, args []string) error {
 	}
 	var done atomic.Int64
 	bar := startProgress(a.stderr, "enqueue", fmt.Sprintf("%d jobs", len(jobs)), 2*int64(len(jobs)), &done)
-	err = s.EnqueueBatchProgress(jobs, &done)
+	held, err := s.EnqueueBatchProgress(jobs, &done)
 	bar.finish(err == nil)
 	if err != nil {
 		var be *spool.BatchError
@@ -335,7 +415,12 @@ func (a *app) runBatch(cmd *cobra.Command, from string, args []string) error {
 		return err
 	}
 	w := bufio.NewWriter(a.stdout)
-	for _, j := range jobs {
+	for i, j := range jobs {
+		if held[i] != "" {
+			fmt.Fprintf(a.stderr, "queuectl: line %d: deduplicated: unique key %q is taken by job %s; job %s was not enqueued\n", lines[i], j.UniqueKey, held[i], j.ID)
+			fmt.Fprintln(w, held[i])
+			continue
+		}
 		fmt.Fprintln(w, j.ID)
 	}
 	return w.Flush()

@@ -90,10 +90,12 @@ type jobView struct {
 	After      []string          `json:"after,omitempty"`
 	UniqueKey  string            `json:"unique_key,omitempty"`
 	MaxRetries int               `json:"max_retries"`
+	NoRetryOn  []int             `json:"no_retry_on,omitempty"`
 	Priority   int               `json:"priority"`
 	Timeout    float64           `json:"timeout"`
 	RunAt      *time.Time        `json:"run_at"`
 	Attempts   int               `json:"attempts"`
+	Interrupts int               `json:"interruptions,omitempty"`
 	CreatedAt  *time.Time        `json:"created_at"`
 	UpdatedAt  *time.Time        `json:"updated_at"`
 	StartedAt  *time.Time        `json:"started_at,omitempty"`
@@ -110,6 +112,7 @@ func view(j *job.Job, st spool.State, cfg *config.Config) jobView {
 		ID: j.ID, State: string(st), Command: j.Command, Dir: j.Dir,
 		Env: j.Env, After: j.After, UniqueKey: j.UniqueKey, History: j.History,
 		MaxRetries: j.Retries(cfg.MaxRetries), Priority: j.Priority, Timeout: j.Timeout,
+		NoRetryOn: j.NoRetryOn, Interrupts: j.Interrupts,
 		RunAt: timePtr(j.RunAt), Attempts: j.Attempts, CreatedAt: timePtr(j.CreatedAt),
 		UpdatedAt: timePtr(j.UpdatedAt), StartedAt: timePtr(j.StartedAt),
 		FinishedAt: timePtr(j.FinishedAt), Worker: j.Worker,
@@ -187,10 +190,16 @@ func (v *jobView) appendObject(w *job.ObjectWriter) ([]byte, error) {
 		w.String("unique_key", v.UniqueKey)
 	}
 	w.Int("max_retries", v.MaxRetries)
+	if len(v.NoRetryOn) > 0 {
+		w.Ints("no_retry_on", v.NoRetryOn)
+	}
 	w.Int("priority", v.Priority)
 	w.Float("timeout", v.Timeout)
 	w.Time("run_at", deref(v.RunAt), false)
 	w.Int("attempts", v.Attempts)
+	if v.Interrupts != 0 {
+		w.Int("interruptions", v.Interrupts)
+	}
 	w.Time("created_at", deref(v.CreatedAt), false)
 	w.Time("updated_at", deref(v.UpdatedAt), false)
 	w.Time("started_at", deref(v.StartedAt), true)

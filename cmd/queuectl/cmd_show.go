@@ -64,6 +64,11 @@ func nextRun(s *spool.Spool, j *job.Job, st spool.State, cfg *config.Config, now
 	}
 	switch st {
 	case spool.Pending:
+		if j.Waits() {
+			if w := waitingFor(s, j); w != "" {
+				return "waiting for " + w + paused
+			}
+		}
 		if due := j.Due(); due.After(now) {
 			return fmt.Sprintf("scheduled: not before %s (%s)%s", stamp(&due), until(due, now), paused)
 		}
@@ -99,6 +104,22 @@ func nextRun(s *spool.Spool, j *job.Job, st spool.State, cfg *config.Config, now
 		return fmt.Sprintf("dead: it runs again only after queuectl dlq retry %s", j.ID)
 	}
 	return "-"
+}
+
+// waitingFor lists the dependencies of j that are not done yet, with their
+// states; "" when every one is done.
+func waitingFor(s *spool.Spool, j *job.Job) string {
+	var out []string
+	for _, d := range j.After {
+		st, err := s.Find(d)
+		switch {
+		case err != nil:
+			out = append(out, d+" (gone)")
+		case st != spool.Done:
+			out = append(out, fmt.Sprintf("%s (%s)", d, st))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func anyWorker(s *spool.Spool) bool {
@@ -142,8 +163,18 @@ func printShow(w io.Writer, v *jobView, next string) error {
 	if v.UniqueKey != "" {
 		field("unique_key", clean(v.UniqueKey, 200))
 	}
+	if len(v.NoRetryOn) > 0 {
+		codes := make([]string, len(v.NoRetryOn))
+		for i, c := range v.NoRetryOn {
+			codes[i] = fmt.Sprint(c)
+		}
+		field("no_retry_on", strings.Join(codes, ", "))
+	}
 	field("priority", fmt.Sprint(v.Priority))
 	field("attempts", fmt.Sprintf("%d of at most %d", v.Attempts, v.MaxRetries+1))
+	if v.Interrupts > 0 {
+		field("interruptions", fmt.Sprint(v.Interrupts))
+	}
 	timeout := "none"
 	if v.Timeout > 0 {
 		timeout = fmt.Sprintf("%gs", v.Timeout)

@@ -324,7 +324,7 @@ func (a *app) stopWorkers(timeout time.Duration) error {
 	// left of their jobs first; only then forget their heartbeats, which
 	// name those jobs' processes.
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if n := worker.RecoverOrphans(s, cfg.MaxRetries, log); n > 0 {
+	if n := worker.RecoverOrphans(s, cfg.MaxRetries, cfg.MaxInterrupts, log); n > 0 {
 		fmt.Fprintf(a.stdout, "%d interrupted job(s) put back\n", n)
 	}
 	if _, err := s.Workers(true); err != nil {

@@ -26,7 +26,7 @@ func TestWriteJobsMatchesEncodingJSON(t *testing.T) {
 				Worker: "w-1", LastError: "exit status 1\t", ExitCode: &code, Output: "out\x00put\n"},
 			{ID: "c", State: "failed", Command: "x", Timeout: 1e21},
 			{ID: "d", State: "dead", Command: "x", Env: map[string]string{"B": "2", "A": "<1>"}, After: []string{"a", "b"},
-				UniqueKey: "nightly", History: []job.Run{
+				UniqueKey: "nightly", NoRetryOn: []int{2, 64}, Interrupts: 2, History: []job.Run{
 					{Attempt: 1, StartedAt: now, FinishedAt: later, Worker: "w-1", ExitCode: &code, Error: "exit status 3"},
 					{Attempt: 2, Worker: "w-2", Error: "stopped: the run is not counted", Stopped: true},
 				}},

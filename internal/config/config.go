@@ -30,22 +30,25 @@ const (
 
 // Config is queuectl's configuration.
 type Config struct {
-	SpoolDir       string  // spool directory as written, relative to the file
-	MaxRetries     int     // default retries per job
-	BackoffBase    float64 // exponential base of retry delays
-	RetryDelay     float64 // seconds multiplied by BackoffBase^n
-	BackoffMax     float64 // seconds; cap on one delay
-	CommandTimeout float64 // seconds per run; 0: none
-	PollInterval   float64 // seconds between rescans
-	GroupShared    bool    // the spool is shared with the owner's group
-	DoneRetention  float64 // seconds a done job is kept; 0: forever
-	DeadRetention  float64 // seconds a dead job is kept; 0: forever
-	StopTimeout    float64 // seconds a job may finish after SIGTERM to its worker
-	MetricsFile    string  // Prometheus text file kept by workers, as written; "": none
-	OnSuccess      string  // hook command after a run ends done; "": none
-	OnFailure      string  // hook command after a failed run that will be retried
-	OnDead         string  // hook command after a run that leaves its job dead
-	HookTimeout    float64 // seconds a hook may run before its process group is killed
+	SpoolDir       string    // spool directory as written, relative to the file
+	MaxRetries     int       // default retries per job
+	BackoffBase    float64   // exponential base of retry delays
+	RetryDelay     float64   // seconds multiplied by BackoffBase^n
+	BackoffMax     float64   // seconds; cap on one delay
+	CommandTimeout float64   // seconds per run; 0: none
+	PollInterval   float64   // seconds between rescans
+	GroupShared    bool      // the spool is shared with the owner's group
+	DoneRetention  float64   // seconds a done job is kept; 0: forever
+	DeadRetention  float64   // seconds a dead job is kept; 0: forever
+	StopTimeout    float64   // seconds a job may finish after SIGTERM to its worker
+	MetricsFile    string    // Prometheus text file kept by workers, as written; "": none
+	OnSuccess      string    // hook command after a run ends done; "": none
+	OnFailure      string    // hook command after a failed run that will be retried
+	OnDead         string    // hook command after a run that leaves its job dead
+	HookTimeout    float64   // seconds a hook may run before its process group is killed
+	BackoffJitter  float64   // each retry delay is multiplied by a random factor in [1, 1+BackoffJitter]
+	NoRetry        ExitCodes // exit codes after which a job is not retried
+	MaxInterrupts  int       // recoveries of a job whose runs died with their worker before it is dead; 0: no limit
 
 	// Path is the file the configuration was read from; "" for defaults.
 	Path string
@@ -58,6 +61,7 @@ const (
 	kindFloat
 	kindString
 	kindBool
+	kindCodes // an array of exit codes
 )
 
 // key describes one configuration key: the single table that drives
@@ -105,6 +109,58 @@ var keys = []key{
 		field: func(c *Config) any { return &c.OnDead }},
 	{name: "hook_timeout", kind: kindFloat, seconds: true, min: 0.01, max: 86400, doc: "seconds a hook may run; then its whole process group is killed",
 		field: func(c *Config) any { return &c.HookTimeout }},
+	{name: "backoff_jitter", kind: kindFloat, min: 0, max: 10, doc: "each retry delay is multiplied by a random factor between 1 and 1 + backoff_jitter; never shorter",
+		field: func(c *Config) any { return &c.BackoffJitter }},
+	{name: "no_retry_exit_codes", kind: kindCodes, min: 1, max: maxExitCode, doc: "exit codes that send a job to dead/ at once, not retried, such as [2, 64]",
+		field: func(c *Config) any { return &c.NoRetry }},
+	{name: "max_interruptions", kind: kindInt, min: 0, max: 1000, doc: "runs of a job that may die with their worker (kill -9, crash) before it goes to dead/; 0: no limit",
+		field: func(c *Config) any { return &c.MaxInterrupts }},
+}
+
+// maxExitCode is the largest exit code a platform reports (Windows codes
+// are unsigned 32-bit numbers).
+const maxExitCode = 1<<32 - 1
+
+// maxCodes is the most exit codes no_retry_exit_codes holds.
+const maxCodes = 256
+
+// ExitCodes is a set of exit codes. It is kept as its canonical text (the
+// codes in ascending order, comma-separated) so that a Config stays
+// comparable with ==.
+type ExitCodes struct{ text string }
+
+// NewExitCodes returns the set of codes.
+func NewExitCodes(codes ...int) ExitCodes {
+	c := slices.Clone(codes)
+	slices.Sort(c)
+	c = slices.Compact(c)
+	parts := make([]string, len(c))
+	for i, n := range c {
+		parts[i] = strconv.Itoa(n)
+	}
+	return ExitCodes{strings.Join(parts, ",")}
+}
+
+// Codes returns the codes in ascending order.
+func (e ExitCodes) Codes() []int {
+	if e.text == "" {
+		return nil
+	}
+	parts := strings.Split(e.text, ",")
+	out := make([]int, 0, len(parts))
+	for _, p := range parts {
+		n, _ := strconv.Atoi(p)
+		out = append(out, n)
+	}
+	return out
+}
+
+// Has reports whether code is in the set.
+func (e ExitCodes) Has(code int) bool { return slices.Contains(e.Codes(), code) }
+
+// String returns the set as a TOML array, such as [2, 64]; [] when empty.
+func (e ExitCodes) String() string {
+	return "[" + strings.ReplaceAll(e.text, ",", ", ") + "]"
 }
 
 // Default returns the configuration used when no file sets a key.
@@ -119,6 +175,8 @@ func Default() Config {
 		DoneRetention: 7 * 24 * 3600,
 		StopTimeout:   30,
 		HookTimeout:   30,
+		BackoffJitter: 0.1,
+		MaxInterrupts: 5,
 	}
 }
 
@@ -245,6 +303,27 @@ func (k *key) assign(c *Config, v any) error {
 		}
 		*k.field(c).(*int) = int(n)
 		return nil
+	case kindCodes:
+		list, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("want an array of exit codes such as [2, 64], got %s", tomlType(v))
+		}
+		codes := make([]int, 0, len(list))
+		for _, e := range list {
+			n, ok := e.(int64)
+			if !ok {
+				return fmt.Errorf("want an array of exit codes such as [2, 64], got %s in it", tomlType(e))
+			}
+			if err := k.check(float64(n)); err != nil {
+				return fmt.Errorf("exit code %d: %w", n, err)
+			}
+			codes = append(codes, int(n))
+		}
+		if len(codes) > maxCodes {
+			return fmt.Errorf("more than %d exit codes", maxCodes)
+		}
+		*k.field(c).(*ExitCodes) = NewExitCodes(codes...)
+		return nil
 	}
 	var f float64
 	switch n := v.(type) {
@@ -276,6 +355,9 @@ func (k *key) checkString(s string) error {
 
 func (k *key) check(f float64) error {
 	if math.IsNaN(f) || f < k.min || f > k.max {
+		if k.kind == kindCodes {
+			return fmt.Errorf("must be between %d and %d", int64(k.min), int64(k.max))
+		}
 		return fmt.Errorf("must be between %g and %g", k.min, k.max)
 	}
 	return nil
@@ -347,6 +429,8 @@ func (c *Config) Get(name string) (string, error) {
 		return strconv.FormatFloat(*v, 'f', -1, 64), nil
 	case *bool:
 		return strconv.FormatBool(*v), nil
+	case *ExitCodes:
+		return v.String(), nil
 	}
 	return "", nil
 }

@@ -179,6 +179,8 @@ func ParseValue(name, value string) (string, error) {
 			return "", fmt.Errorf("%s: %w", name, err)
 		}
 		return strconv.Itoa(n), nil
+	case kindCodes:
+		return parseCodes(k, value)
 	}
 	f, err := strconv.ParseFloat(value, 64)
 	if err != nil && k.seconds {
@@ -198,6 +200,31 @@ func ParseValue(name, value string) (string, error) {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64), nil
+}
+
+// parseCodes reads a list of exit codes as given on the command line:
+// separated by commas or spaces, with or without the brackets of a TOML
+// array ("2,64", "2 64", "[2, 64]"); "" or "[]" is the empty list.
+func parseCodes(k *key, value string) (string, error) {
+	inner := strings.TrimSpace(value)
+	if strings.HasPrefix(inner, "[") && strings.HasSuffix(inner, "]") {
+		inner = inner[1 : len(inner)-1]
+	}
+	var codes []int
+	for _, f := range strings.FieldsFunc(inner, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return "", fmt.Errorf("%s: want exit codes such as 2,64, got %q", k.name, value)
+		}
+		if err := k.check(float64(n)); err != nil {
+			return "", fmt.Errorf("%s: exit code %d: %w", k.name, n, err)
+		}
+		codes = append(codes, n)
+	}
+	if len(codes) > maxCodes {
+		return "", fmt.Errorf("%s: more than %d exit codes", k.name, maxCodes)
+	}
+	return NewExitCodes(codes...).String(), nil
 }
 
 // tomlString writes s as a TOML basic string.

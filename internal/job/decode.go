@@ -140,8 +140,8 @@ func (j *Job) fields() map[string]any {
 	return map[string]any{
 		"id": &j.ID, "command": &j.Command, "dir": &j.Dir,
 		"env": &j.Env, "after": &j.After, "unique_key": &j.UniqueKey,
-		"max_retries": &j.MaxRetries, "priority": &j.Priority, "timeout": &j.Timeout,
-		"run_at": &j.RunAt, "attempts": &j.Attempts,
+		"max_retries": &j.MaxRetries, "no_retry_on": &j.NoRetryOn, "priority": &j.Priority, "timeout": &j.Timeout,
+		"run_at": &j.RunAt, "attempts": &j.Attempts, "interruptions": &j.Interrupts,
 		"created_at": &j.CreatedAt, "updated_at": &j.UpdatedAt,
 		"started_at": &j.StartedAt, "finished_at": &j.FinishedAt, "worker": &j.Worker,
 		"last_error": &j.LastError, "exit_code": &j.ExitCode, "output": &j.Output,
@@ -171,6 +171,8 @@ func kind(target any) string {
 		return "an RFC 3339 time"
 	case *[]string:
 		return "an array of strings"
+	case *[]int:
+		return "an array of integers"
 	case *map[string]string:
 		return "an object of strings"
 	case *[]Run:

@@ -35,12 +35,18 @@ func appendJob(b []byte, j *Job) ([]byte, error) {
 	if j.MaxRetries != nil {
 		w.Int("max_retries", *j.MaxRetries)
 	}
+	if len(j.NoRetryOn) > 0 {
+		w.Ints("no_retry_on", j.NoRetryOn)
+	}
 	w.Int("priority", j.Priority)
 	if j.Timeout != 0 {
 		w.Float("timeout", j.Timeout)
 	}
 	w.Time("run_at", j.RunAt, true)
 	w.Int("attempts", j.Attempts)
+	if j.Interrupts != 0 {
+		w.Int("interruptions", j.Interrupts)
+	}
 	w.Time("created_at", j.CreatedAt, true)
 	w.Time("updated_at", j.UpdatedAt, true)
 	w.Time("started_at", j.StartedAt, true)
@@ -136,6 +142,12 @@ func (w *ObjectWriter) Bool(k string, v bool) {
 func (w *ObjectWriter) Strings(k string, v []string) {
 	w.key(k)
 	w.array(len(v), func(i int) { w.b = AppendString(w.b, v[i]) }, '[', ']')
+}
+
+// Ints writes an array of integers.
+func (w *ObjectWriter) Ints(k string, v []int) {
+	w.key(k)
+	w.array(len(v), func(i int) { w.b = strconv.AppendInt(w.b, int64(v[i]), 10) }, '[', ']')
 }
 
 // StringMap writes an object of strings, its keys sorted as encoding/json

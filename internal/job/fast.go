@@ -26,10 +26,12 @@ const (
 	fAfter
 	fUniqueKey
 	fMaxRetries
+	fNoRetryOn
 	fPriority
 	fTimeout
 	fRunAt
 	fAttempts
+	fInterrupts
 	fCreatedAt
 	fUpdatedAt
 	fStartedAt
@@ -58,6 +60,8 @@ func fieldNumber(key []byte) int {
 		return fUniqueKey
 	case "max_retries":
 		return fMaxRetries
+	case "no_retry_on":
+		return fNoRetryOn
 	case "priority":
 		return fPriority
 	case "timeout":
@@ -66,6 +70,8 @@ func fieldNumber(key []byte) int {
 		return fRunAt
 	case "attempts":
 		return fAttempts
+	case "interruptions":
+		return fInterrupts
 	case "created_at":
 		return fCreatedAt
 	case "updated_at":
@@ -168,8 +174,12 @@ func (s *scanner) value(j *Job, f int) bool {
 		j.Priority, ok = s.integer()
 	case fAttempts:
 		j.Attempts, ok = s.integer()
+	case fInterrupts:
+		j.Interrupts, ok = s.integer()
 	case fMaxRetries:
 		j.MaxRetries, ok = s.intPtr()
+	case fNoRetryOn:
+		j.NoRetryOn, ok = s.ints()
 	case fExitCode:
 		j.ExitCode, ok = s.intPtr()
 	case fTimeout:
@@ -190,6 +200,17 @@ func (s *scanner) strings() ([]string, bool) {
 	list := []string{}
 	ok := s.elements('[', ']', func() bool {
 		v, ok := s.str()
+		list = append(list, v)
+		return ok
+	})
+	return list, ok
+}
+
+// ints reads an array of integers; null elements are left to decode.
+func (s *scanner) ints() ([]int, bool) {
+	list := []int{}
+	ok := s.elements('[', ']', func() bool {
+		v, ok := s.integer()
 		list = append(list, v)
 		return ok
 	})

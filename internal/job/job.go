@@ -19,15 +19,17 @@ import (
 type Job struct {
 	ID         string            `json:"id,omitempty"`
 	Command    string            `json:"command"`
-	Dir        string            `json:"dir,omitempty"`         // working directory; empty: the worker's
-	Env        map[string]string `json:"env,omitempty"`         // added to the command's environment
-	After      []string          `json:"after,omitempty"`       // ids of the jobs that must be done first
-	UniqueKey  string            `json:"unique_key,omitempty"`  // at most one live job per key
-	MaxRetries *int              `json:"max_retries,omitempty"` // nil: the configured default
-	Priority   int               `json:"priority"`              // higher runs first
-	Timeout    float64           `json:"timeout,omitempty"`     // seconds; 0: the configured default
-	RunAt      time.Time         `json:"run_at,omitzero"`       // not claimed before; zero: now
-	Attempts   int               `json:"attempts"`              // started runs
+	Dir        string            `json:"dir,omitempty"`           // working directory; empty: the worker's
+	Env        map[string]string `json:"env,omitempty"`           // added to the command's environment
+	After      []string          `json:"after,omitempty"`         // ids of the jobs that must be done first
+	UniqueKey  string            `json:"unique_key,omitempty"`    // at most one live job per key
+	MaxRetries *int              `json:"max_retries,omitempty"`   // nil: the configured default
+	NoRetryOn  []int             `json:"no_retry_on,omitempty"`   // exit codes after which the job is not retried
+	Priority   int               `json:"priority"`                // higher runs first
+	Timeout    float64           `json:"timeout,omitempty"`       // seconds; 0: the configured default
+	RunAt      time.Time         `json:"run_at,omitzero"`         // not claimed before; zero: now
+	Attempts   int               `json:"attempts"`                // started runs
+	Interrupts int               `json:"interruptions,omitempty"` // runs that died with their worker, since the job was enqueued or retried
 	CreatedAt  time.Time         `json:"created_at,omitzero"`
 	UpdatedAt  time.Time         `json:"updated_at,omitzero"`
 	StartedAt  time.Time         `json:"started_at,omitzero"`  // start of the latest run
@@ -65,6 +67,14 @@ func (j *Job) Order() time.Time {
 		return j.RunAt
 	}
 	return j.CreatedAt
+}
+
+// Waits reports whether the job waits for the jobs it names in after: it
+// has some and has not started a run yet. Dependencies are checked before
+// the first run only; a job that has run (and failed, or was stopped) is
+// not held back by them again.
+func (j *Job) Waits() bool {
+	return len(j.After) > 0 && j.Attempts == 0 && len(j.History) == 0
 }
 
 // Retries returns the job's max_retries, or def when the file has none.

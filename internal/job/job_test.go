@@ -247,6 +247,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"command": "echo hi", "attempts": 9223372036854775807}`), "")
 	f.Add([]byte(`{"command": "x", "attempts": 1001, "max_retries": 1000, "priority": -1000000, "exit_code": 4294967295}`), "")
 	f.Add([]byte(`{"command": "x", "attempts": 1002, "priority": 1000001, "exit_code": -2147483649}`), "")
+	f.Add([]byte(`{"command": "x", "no_retry_on": [2, 64, 4294967295], "interruptions": 2}`), "")
+	f.Add([]byte(`{"command": "x", "no_retry_on": [0, null, 1.5, "2"]}`), "")
 	f.Fuzz(func(t *testing.T, data []byte, name string) {
 		if utf8.Valid(data) {
 			checkFast(t, data)

@@ -33,6 +33,7 @@ const (
 	MaxDir     = 4096     // the longest path Linux takes (PATH_MAX)
 	MaxEnv     = 64 << 10 // all of env, each variable counted as NAME=VALUE and a NUL
 	MaxAfter   = 100      // ids in after
+	MaxNoRetry = 256      // exit codes in no_retry_on
 	MaxKey     = 256      // unique_key
 	MaxOutput  = 4 << 10  // output: the tail of a run's output
 	MaxError   = 1 << 10  // last_error, and the error of each run in history
@@ -113,6 +114,9 @@ func (j *Job) Validate() error {
 	if err := bound("attempts", int64(j.Attempts), 0, MaxAttempts); err != nil {
 		return err
 	}
+	if err := bound("interruptions", int64(j.Interrupts), 0, MaxAttempts); err != nil {
+		return err
+	}
 	if j.ExitCode != nil {
 		if err := bound("exit_code", int64(*j.ExitCode), MinExitCode, MaxExitCode); err != nil {
 			return err
@@ -136,8 +140,19 @@ func (j *Job) Validate() error {
 	if len(j.Env) == 0 {
 		j.Env = nil
 	}
+	if len(j.NoRetryOn) > MaxNoRetry {
+		return &FieldError{Field: "no_retry_on", Msg: fmt.Sprintf("more than %d exit codes", MaxNoRetry)}
+	}
+	for _, c := range j.NoRetryOn {
+		if err := bound("no_retry_on", int64(c), 1, MaxExitCode); err != nil {
+			return err
+		}
+	}
 	if len(j.After) == 0 {
 		j.After = nil
+	}
+	if len(j.NoRetryOn) == 0 {
+		j.NoRetryOn = nil
 	}
 	if len(j.History) == 0 {
 		j.History = nil

@@ -45,7 +45,12 @@ func (e *TwiceError) Error() string {
 // Safe under a crash: a file is visible in pending/ only once complete
 // and flushed; after a crash during the renames some jobs of the batch
 // may be queued and others not, since the batch was not acknowledged.
-func (s *Spool) EnqueueBatch(jobs []*job.Job) error {
+//
+// A job may name in after the jobs of the spool and those of the batch
+// before it. A job whose unique_key is held by a live job, or by an
+// earlier job of the batch, is not enqueued: held[i] is then the id of
+// the job that holds it, and "" for every job enqueued.
+func (s *Spool) EnqueueBatch(jobs []*job.Job) ([]string, error) {
 	return s.EnqueueBatchProgress(jobs, nil)
 }
 
@@ -53,7 +58,7 @@ func (s *Spool) EnqueueBatch(jobs []*job.Job) error {
 // not nil), for a progress bar: one as each job's file is written to tmp/
 // and one as each is published in pending/, twice the number of jobs in
 // all. It is added to from several goroutines: read it with Load.
-func (s *Spool) EnqueueBatchProgress(jobs []*job.Job, progress *atomic.Int64) error {
+func (s *Spool) EnqueueBatchProgress(jobs []*job.Job, progress *atomic.Int64) ([]string, error) {
 	if progress == nil {
 		progress = new(atomic.Int64)
 	}
@@ -62,10 +67,10 @@ func (s *Spool) EnqueueBatchProgress(jobs []*job.Job, progress *atomic.Int64) er
 	seen := make(map[string]int, len(jobs))
 	for i, j := range jobs {
 		if err := job.CheckID(j.ID); err != nil {
-			return &BatchError{i, err}
+			return nil, &BatchError{i, err}
 		}
 		if k, dup := seen[j.ID]; dup {
-			return &BatchError{i, &TwiceError{ID: j.ID, First: k}}
+			return nil, &BatchError{i, &TwiceError{ID: j.ID, First: k}}
 		}
 		seen[j.ID] = i
 		if j.CreatedAt.IsZero() {
@@ -74,11 +79,11 @@ func (s *Spool) EnqueueBatchProgress(jobs []*job.Job, progress *atomic.Int64) er
 		j.UpdatedAt = now
 		j.State = string(Pending)
 		if err := j.Validate(); err != nil {
-			return &BatchError{i, err}
+			return nil, &BatchError{i, err}
 		}
 		data, err := job.Marshal(j)
 		if err != nil {
-			return &BatchError{i, err}
+			return nil, &BatchError{i, err}
 		}
 		datas[i] = data
 	}
@@ -92,39 +97,51 @@ func (s *Spool) EnqueueBatchProgress(jobs []*job.Job, progress *atomic.Int64) er
 	}
 	if err != nil {
 		cleanup()
-		return fmt.Errorf("enqueue batch: %w", err)
+		return nil, fmt.Errorf("enqueue batch: %w", err)
 	}
 	// Every file on disk before any becomes visible in pending/.
 	if err := syncFiles(s.dir(Pending), tmps); err != nil {
 		cleanup()
-		return fmt.Errorf("enqueue batch: %w", err)
+		return nil, fmt.Errorf("enqueue batch: %w", err)
 	}
 	unlock, err := s.lock(true)
 	if err != nil {
 		cleanup()
-		return fmt.Errorf("enqueue batch: %w", err)
+		return nil, fmt.Errorf("enqueue batch: %w", err)
 	}
 	if i, st, err := s.findAny(jobs); err != nil {
 		unlock()
 		cleanup()
-		return fmt.Errorf("enqueue batch: %w", err)
+		return nil, fmt.Errorf("enqueue batch: %w", err)
 	} else if i >= 0 {
 		unlock()
 		cleanup()
-		return &BatchError{i, fmt.Errorf("enqueue %s: %w (it is %s)", jobs[i].ID, ErrExists, st)}
+		return nil, &BatchError{i, fmt.Errorf("enqueue %s: %w (it is %s)", jobs[i].ID, ErrExists, st)}
 	}
 	if i, err := s.removeStaleLogs(jobs); err != nil {
 		unlock()
 		cleanup()
-		return &BatchError{i, fmt.Errorf("enqueue %s: %w", jobs[i].ID, err)}
+		return nil, &BatchError{i, fmt.Errorf("enqueue %s: %w", jobs[i].ID, err)}
+	}
+	held, err := s.reserveBatch(jobs)
+	if err != nil {
+		unlock()
+		cleanup()
+		return nil, err
 	}
 	for i, j := range jobs {
+		if held[i] != "" {
+			continue
+		}
 		if err := publish(tmps[i], s.path(Pending, j.ID)); err != nil {
 			// Only a file dropped by another tool meanwhile, or an I/O
 			// error, gets here: take back what was published and is
 			// still pending; a job a worker has already claimed stays.
 			var kept []string
 			for k := range i {
+				if held[k] != "" {
+					continue
+				}
 				if perr := publish(s.path(Pending, jobs[k].ID), tmps[k]); perr != nil {
 					kept = append(kept, jobs[k].ID)
 				}
@@ -137,20 +154,72 @@ func (s *Spool) EnqueueBatchProgress(jobs []*job.Job, progress *atomic.Int64) er
 			}
 			if len(kept) > 0 {
 				// Not a BatchError: the batch is not all-or-nothing any more.
-				return fmt.Errorf("%v; %d job(s) of the batch were already taken by workers and stay queued: %s", err, len(kept), strings.Join(kept, " "))
+				return nil, fmt.Errorf("%v; %d job(s) of the batch were already taken by workers and stay queued: %s", err, len(kept), strings.Join(kept, " "))
 			}
-			return &BatchError{i, err}
+			return nil, &BatchError{i, err}
 		}
 		progress.Add(1)
 	}
 	unlock()
+	for i := range jobs {
+		if held[i] != "" {
+			os.Remove(tmps[i])
+		}
+	}
 	crashPoint("enqueue/published")
 	if err := syncDir(s.dir(Pending)); err != nil {
 		// The jobs are visible but may not survive a crash, and workers
 		// may have started them: this is no "nothing changed" (not %w).
-		return fmt.Errorf("enqueue batch: flushing pending/: %v; the jobs are queued but may not survive a crash: check with queuectl list", err)
+		return nil, fmt.Errorf("enqueue batch: flushing pending/: %v; the jobs are queued but may not survive a crash: check with queuectl list", err)
 	}
-	return nil
+	return held, nil
+}
+
+// reserveBatch checks the dependencies and unique keys of a batch's jobs,
+// then reserves the keys and notes the waiting jobs (see reserve): all
+// checks come first, so that a batch refused changes nothing but stale
+// markers. It returns, per job, the id of the job that holds its key
+// ("" if it is to be enqueued). The caller holds the spool lock
+// exclusively.
+func (s *Spool) reserveBatch(jobs []*job.Job) ([]string, error) {
+	held := make([]string, len(jobs))
+	earlier := make(map[string]bool)
+	keys := make(map[string]string) // unique key to the job of the batch that takes it
+	for i, j := range jobs {
+		if err := s.checkAfter(j, earlier); err != nil {
+			return nil, &BatchError{i, fmt.Errorf("enqueue %s: %w", j.ID, err)}
+		}
+		if k := j.UniqueKey; k != "" {
+			if id, ok := keys[k]; ok {
+				held[i] = id
+				continue
+			}
+			id, _, err := s.keyHolder(k)
+			if err != nil {
+				return nil, &BatchError{i, fmt.Errorf("enqueue %s: %w", j.ID, err)}
+			}
+			if id != "" {
+				held[i] = id
+				continue
+			}
+			keys[k] = j.ID
+		}
+		earlier[j.ID] = true
+	}
+	for i, j := range jobs {
+		if held[i] != "" {
+			continue
+		}
+		if j.UniqueKey != "" {
+			if err := s.reserveKey(j.UniqueKey, j.ID); err != nil {
+				return nil, &BatchError{i, fmt.Errorf("enqueue %s: reserving its unique key: %w", j.ID, err)}
+			}
+		}
+		if err := s.addWaiter(j.After, j.ID); err != nil {
+			return nil, &BatchError{i, fmt.Errorf("enqueue %s: noting its dependencies: %w", j.ID, err)}
+		}
+	}
+	return held, nil
 }
 
 // createTemps writes each job's data to a new file in tmp/, a few files at

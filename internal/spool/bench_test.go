@@ -18,7 +18,7 @@ func BenchmarkList(b *testing.B) {
 	for i := range jobs {
 		jobs[i] = &job.Job{ID: fmt.Sprintf("j%05d", i), Command: "echo hello"}
 	}
-	if err := s.EnqueueBatch(jobs); err != nil {
+	if _, err := s.EnqueueBatch(jobs); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()

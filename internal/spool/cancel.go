@@ -152,10 +152,32 @@ func (s *Spool) CancelWaiting(from State, id string) error {
 	if from != Pending && from != Failed {
 		return &StateError{ID: id, Is: from, Want: Pending}
 	}
+	l, err := s.takeWaiting(from, id)
+	if err != nil {
+		return err
+	}
+	l.setCancelled(l.Job.Output, true) // attempts as they are: no run starts here
+	if err := s.Commit(l)[0]; err != nil {
+		// The job is in processing/, locked by this process: released,
+		// it is an orphan that recovery puts back (its cancel is not
+		// written, so it is not honoured).
+		l.Release()
+		return err
+	}
+	return nil
+}
+
+// takeWaiting takes job id out of from (pending/ or failed/) into
+// processing/ as a claim does, but without starting a run: the file is
+// opened and locked where it is, checked to be the file at that name, and
+// moved by a rename that never overwrites; it is not marked and its
+// attempts stay as they are. The lease returned has no run (its attempt is
+// 0), for an outcome set by its caller and written by Commit.
+func (s *Spool) takeWaiting(from State, id string) (*Lease, error) {
 	src := s.path(from, id)
 	f, fi, err := openLocked(src)
 	if err != nil {
-		return s.takeErr(id, err)
+		return nil, s.takeErr(id, err)
 	}
 	ok := false
 	defer func() {
@@ -164,15 +186,15 @@ func (s *Spool) CancelWaiting(from State, id string) error {
 		}
 	}()
 	if err := samePath(fi, src); err != nil {
-		return err
+		return nil, err
 	}
 	j, err := readJob(f, fi, id)
 	if err != nil {
-		return &InvalidError{Name: id + ".json", Reason: err}
+		return nil, &InvalidError{Name: id + ".json", Reason: err}
 	}
 	hold, err := s.holdLease(id, f) // as a claim does (see hold_windows.go)
 	if err != nil {
-		return s.takeErr(id, err)
+		return nil, s.takeErr(id, err)
 	}
 	if hold != f {
 		defer func() {
@@ -185,34 +207,25 @@ func (s *Spool) CancelWaiting(from State, id string) error {
 	if err := publish(src, dst); err != nil {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			return ErrGone
+			return nil, ErrGone
 		case errors.Is(err, fs.ErrExist):
-			return &DuplicateError{ID: id, Is: Processing}
+			return nil, &DuplicateError{ID: id, Is: Processing}
 		}
-		return fmt.Errorf("cancel %s: %w", id, err)
+		return nil, fmt.Errorf("take %s: %w", id, err)
 	}
 	if err := samePath(fi, dst); err != nil {
 		// A foreign mv put another file at the name meanwhile (see
 		// ClaimUnflushed): put it back.
 		if err := s.moveBack(dst, src); err != nil {
-			return fmt.Errorf("cancel %s: the file was replaced while taken, and could not be put back: %w", id, err)
+			return nil, fmt.Errorf("take %s: the file was replaced while taken, and could not be put back: %w", id, err)
 		}
-		return ErrGone
+		return nil, ErrGone
 	}
 	if hold != f {
-		f.Close()
+		f.Close() // the lease holds its own lock: the job file must be free to be replaced
 	}
 	ok = true
-	l := &Lease{s: s, Job: j, f: hold, from: from}
-	l.setCancelled(j.Output, true) // attempts as they are: no run starts here
-	if err := s.Commit(l)[0]; err != nil {
-		// The job is in processing/, locked by this process: released,
-		// it is an orphan that recovery puts back (its cancel is not
-		// written, so it is not honoured).
-		l.Release()
-		return err
-	}
-	return nil
+	return &Lease{s: s, Job: j, f: hold, from: from}, nil
 }
 
 // Orphaned reports whether job id is in processing/ with no live owner

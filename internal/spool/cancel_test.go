@@ -45,7 +45,7 @@ func TestRecoverHonoursCancel(t *testing.T) {
 			}
 			mustDo(t, s.RequestCancel("j"))
 			l.Release()
-			_, st, err := s.Recover("j", 3)
+			_, st, err := s.Recover("j", 3, 0)
 			if err != nil || st != tc.want {
 				t.Fatalf("Recover: %s, %v; want %s", st, err, tc.want)
 			}

@@ -33,6 +33,18 @@ import (
 // one that failed keeps its lock and its outcome, and a later Commit of it
 // goes on from where this one stopped.
 func (s *Spool) Commit(ls ...*Lease) []error {
+	errs := s.commit(ls)
+	// A job that reached done/ or dead/ frees its unique key. After the
+	// moves, and outside commit, which may hold the spool lock shared.
+	for i, l := range ls {
+		if errs[i] == nil && l.Job.UniqueKey != "" && (l.to == Done || l.to == Dead) {
+			s.releaseKey(l.Job.UniqueKey, l.Job.ID)
+		}
+	}
+	return errs
+}
+
+func (s *Spool) commit(ls []*Lease) []error {
 	errs := make([]error, len(ls))
 	for _, l := range ls {
 		l.mu.Lock()

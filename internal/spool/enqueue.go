@@ -62,15 +62,21 @@ func (s *Spool) lock(exclusive bool) (func(), error) {
 }
 
 // Enqueue stores a new job in pending/. The job must have a valid id that no
-// job in any state has; otherwise the error matches ErrExists. When Enqueue
-// returns nil the job is on disk and survives a crash or power cut.
+// job in any state has; otherwise the error matches ErrExists. Every id in
+// its after must be a job's (else an *UnknownDependencyError, which matches
+// ErrNotFound). If its unique_key is held by a live job, nothing is stored
+// and the error is a *KeyTakenError naming that job. When Enqueue returns
+// nil the job is on disk and survives a crash or power cut.
 //
 // Order: the file is written and fsynced in tmp/ first; then, under the
-// exclusive spool lock, Enqueue checks every state for the id, removes a
-// log that an earlier job of the id left (see removeStaleLog) and publishes
-// the file into pending/ with a rename that never overwrites (so even a
-// file dropped by another tool is not replaced); last it fsyncs pending/ so
-// the new name survives a crash.
+// exclusive spool lock, Enqueue checks every state for the id and for the
+// jobs of after, checks and reserves the unique key (see keys.go), notes
+// the job as waiting for its dependencies (see deps.go), removes a log
+// that an earlier job of the id left (see removeStaleLog), and publishes the
+// file into pending/ with a rename that never overwrites (so even a file
+// dropped by another tool is not replaced); last it fsyncs pending/ so the
+// new name survives a crash. A crash after the reservation and before the
+// publication leaves a marker that names no job, which counts as free.
 func (s *Spool) Enqueue(j *job.Job) error {
 	if err := job.CheckID(j.ID); err != nil {
 		return err
@@ -107,6 +113,11 @@ func (s *Spool) Enqueue(j *job.Job) error {
 		unlock()
 		os.Remove(tmp)
 		return fmt.Errorf("enqueue %s: %w", j.ID, err)
+	}
+	if err := s.reserve(j, nil); err != nil {
+		unlock()
+		os.Remove(tmp)
+		return err
 	}
 	if err := s.removeStaleLog(j.ID); err != nil {
 		unlock()
@@ -156,6 +167,31 @@ func (s *Spool) removeStaleLog(id string) error {
 		return nil
 	}
 	return fmt.Errorf("removing the log an earlier job of this id left: %w", err)
+}
+
+// reserve checks j's dependencies (each a job of the spool, or in earlier)
+// and its unique key, then reserves the key and notes j as waiting for its
+// dependencies. The caller holds the spool lock exclusively.
+func (s *Spool) reserve(j *job.Job, earlier map[string]bool) error {
+	if err := s.checkAfter(j, earlier); err != nil {
+		return fmt.Errorf("enqueue %s: %w", j.ID, err)
+	}
+	if j.UniqueKey != "" {
+		id, st, err := s.keyHolder(j.UniqueKey)
+		if err != nil {
+			return fmt.Errorf("enqueue %s: %w", j.ID, err)
+		}
+		if id != "" {
+			return &KeyTakenError{Key: j.UniqueKey, ID: id, Is: st}
+		}
+		if err := s.reserveKey(j.UniqueKey, j.ID); err != nil {
+			return fmt.Errorf("enqueue %s: reserving its unique key: %w", j.ID, err)
+		}
+	}
+	if err := s.addWaiter(j.After, j.ID); err != nil {
+		return fmt.Errorf("enqueue %s: noting its dependencies: %w", j.ID, err)
+	}
+	return nil
 }
 
 // IsTemporary reports whether err is a condition that may pass by itself

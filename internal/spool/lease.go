@@ -465,6 +465,17 @@ func (l *Lease) addRun(stopped bool) {
 // for Commit: failed/, due again after delay, or dead/ once its retries are
 // spent. It returns that state.
 func (l *Lease) SetFail(msg string, exitCode *int, output string, maxRetries int, delay time.Duration) State {
+	return l.setFail(msg, exitCode, output, false, maxRetries, delay)
+}
+
+// SetFailFinal sets the outcome of a failed run that is not to be retried
+// (its exit code says the job cannot succeed), for Commit: dead/, whatever
+// retries are left.
+func (l *Lease) SetFailFinal(msg string, exitCode *int, output string) State {
+	return l.setFail(msg, exitCode, output, true, 0, 0)
+}
+
+func (l *Lease) setFail(msg string, exitCode *int, output string, final bool, maxRetries int, delay time.Duration) State {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.moved {
@@ -479,7 +490,7 @@ func (l *Lease) SetFail(msg string, exitCode *int, output string, maxRetries int
 	l.Job.FinishedAt = now
 	l.addRun(false)
 	l.to = Failed
-	if l.Job.Attempts >= 1+l.Job.Retries(maxRetries) {
+	if final || l.Job.Attempts >= 1+l.Job.Retries(maxRetries) {
 		l.to = Dead
 		l.Job.RunAt = time.Time{}
 	} else {

@@ -36,7 +36,7 @@ func TestLeaseAgainstRecovery(t *testing.T) {
 	if ids, err := s.Orphans(); err != nil || len(ids) != 0 {
 		t.Fatalf("orphans of a held lease: %v, %v", ids, err)
 	}
-	if _, _, err := s.Recover("j", 3); !errors.Is(err, ErrBusy) {
+	if _, _, err := s.Recover("j", 3, 0); !errors.Is(err, ErrBusy) {
 		t.Fatalf("recover of a held lease: %v, want ErrBusy", err)
 	}
 	if _, err := s.Claim(Processing, "j", "w2"); err == nil {
@@ -49,7 +49,7 @@ func TestLeaseAgainstRecovery(t *testing.T) {
 	if ids, err := s.Orphans(); err != nil || !slices.Equal(ids, []string{"j"}) {
 		t.Fatalf("orphans after release: %v, %v", ids, err)
 	}
-	j, st, err := s.Recover("j", 3)
+	j, st, err := s.Recover("j", 3, 0)
 	if err != nil || st != Pending || j.Attempts != 1 {
 		t.Fatalf("recover: %v, %s, %+v", err, st, j)
 	}
@@ -106,7 +106,7 @@ func TestRecoverTerminatedByStop(t *testing.T) {
 			}
 			l.Release() // the worker is gone
 			reg.lock.Close()
-			j, st, err := s.Recover("j", 3)
+			j, st, err := s.Recover("j", 3, 0)
 			if err != nil || st != Pending {
 				t.Fatalf("recover: %v, %s", err, st)
 			}

@@ -9,13 +9,16 @@ import (
 
 // Recover puts job id back from processing/ if its owner is dead (its lock
 // can be taken): to pending/, or to dead/ if the interrupted run was its
-// last. The interrupted run stays counted in attempts. It returns the job
+// last. The interrupted run stays counted in attempts, and in the job's
+// interruptions: a job recovered maxInterrupts times (its runs keep dying
+// with their workers: a poison job that kills them, say) goes to dead/
+// instead, saying so in last_error; 0 is no limit. It returns the job
 // and the state reached; ErrBusy if the owner lives, ErrGone if the file
 // moved on. Two recoverers never recover one job twice: the second waits
 // for the lock, then finds the file moved or replaced. A job with a cancel
 // request (see RequestCancel) goes to dead/ as cancelled instead, unless
 // its run had ended done or dead.
-func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
+func (s *Spool) Recover(id string, maxRetries, maxInterrupts int) (*job.Job, State, error) {
 	src := s.path(Processing, id)
 	hold, f, fi, err := s.openHeld(Processing, id)
 	if err != nil {
@@ -73,8 +76,17 @@ func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
 		return j, st, nil
 	}
 	owner := cmp.Or(j.Worker, "unknown")
-	st, err := l.Requeue(fmt.Sprintf("interrupted: worker %s stopped during attempt %d", owner, j.Attempts), maxRetries)
-	if err != nil {
+	msg := fmt.Sprintf("interrupted: worker %s stopped during attempt %d", owner, j.Attempts)
+	j.Interrupts++
+	l.SetRequeue(msg, maxRetries)
+	if maxInterrupts > 0 && j.Interrupts >= maxInterrupts {
+		// Fixed after SetRequeue, whose history entry keeps the plain
+		// message of this run.
+		j.LastError = fmt.Sprintf("%s; not run again: its runs were interrupted %d times (max_interruptions %d), each with its worker", msg, j.Interrupts, maxInterrupts)
+		l.to = Dead
+	}
+	st := l.to
+	if err := s.Commit(l)[0]; err != nil {
 		l.Release()
 		return nil, "", err
 	}

@@ -12,7 +12,9 @@ import (
 // Retry moves job id from the dead letter queue back to pending/ with its
 // attempts reset, to be run as soon as a worker is free. The error matches
 // ErrNotFound when no job has the id, and is a *StateError when the job is
-// not dead.
+// not dead. A job with a unique_key takes its key again; if another live
+// job holds it meanwhile, the job stays dead and the error is a
+// *KeyTakenError. Its interruptions are reset with its attempts.
 //
 // The job is first rewritten in place in dead/ (attempts reset), then moved
 // by one rename: it is never in two directories, and a crash in between
@@ -37,7 +39,19 @@ func (s *Spool) Retry(id string) (*job.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	j.Attempts = 0
+	if j.UniqueKey != "" {
+		holder, hst, err := s.keyHolder(j.UniqueKey)
+		if err != nil {
+			return nil, fmt.Errorf("retry %s: %w", id, err)
+		}
+		if holder != "" && holder != id {
+			return nil, fmt.Errorf("retry %s: %w: the job stays dead", id, &KeyTakenError{Key: j.UniqueKey, ID: holder, Is: hst})
+		}
+		if err := s.reserveKey(j.UniqueKey, id); err != nil {
+			return nil, fmt.Errorf("retry %s: reserving its unique key: %w", id, err)
+		}
+	}
+	j.Attempts, j.Interrupts = 0, 0
 	j.RunAt = time.Time{}
 	j.UpdatedAt = s.now()
 	j.State = string(Pending)

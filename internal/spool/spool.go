@@ -13,7 +13,9 @@
 //	rejected/    files that are not valid jobs, with <name>.reason
 //	workers/     heartbeat and lock files of live workers
 //	logs/        <id>.log output of every attempt that printed something
-//	.lock        taken to keep ids unique (see Enqueue)
+//	keys/        <hash> the unique keys held by live jobs (see keys.go)
+//	deps/        <id> the jobs that named id in after (see deps.go)
+//	.lock        taken to keep ids and unique keys unique (see Enqueue)
 //
 // Every state change is one rename. A file is made durable (written and
 // fsynced in tmp/) before the rename that publishes it, and the directory

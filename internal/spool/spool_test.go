@@ -520,7 +520,7 @@ func TestEnqueueBatch(t *testing.T) {
 	s := open(t)
 	write(t, s.Path(Done, "taken"), `{"command": "true"}`)
 	jobs := []*job.Job{{ID: "a", Command: "true"}, {ID: "taken", Command: "true"}, {ID: "c", Command: "true"}}
-	err := s.EnqueueBatch(jobs)
+	_, err := s.EnqueueBatch(jobs)
 	var be *BatchError
 	if !errors.As(err, &be) || be.Index != 1 || !errors.Is(err, ErrExists) {
 		t.Fatalf("batch with a taken id: %v", err)
@@ -530,13 +530,13 @@ func TestEnqueueBatch(t *testing.T) {
 	}
 	assertEmpty(t, filepath.Join(s.Root(), "tmp"))
 	jobs = []*job.Job{{ID: "a", Command: "true"}, {ID: "b", Command: "echo b", Priority: 3}}
-	if err := s.EnqueueBatch(jobs); err != nil {
+	if _, err := s.EnqueueBatch(jobs); err != nil {
 		t.Fatal(err)
 	}
 	if j, err := s.Read(Pending, "b"); err != nil || j.Priority != 3 || j.State != "pending" {
 		t.Fatalf("batch job b: %+v, %v", j, err)
 	}
-	if err := s.EnqueueBatch([]*job.Job{{ID: "x", Command: "true"}, {ID: "x", Command: "true"}}); !errors.As(err, &be) || be.Index != 1 {
+	if _, err := s.EnqueueBatch([]*job.Job{{ID: "x", Command: "true"}, {ID: "x", Command: "true"}}); !errors.As(err, &be) || be.Index != 1 {
 		t.Fatalf("an id twice in one batch: %v", err)
 	}
 	assertEmpty(t, filepath.Join(s.Root(), "tmp"))
@@ -588,7 +588,7 @@ func TestEnqueueBatchTaken(t *testing.T) {
 		index int
 		state State
 	}{{jobs, 40, Dead}, {jobs[41:], 70 - 41, Failed}} {
-		err := s.EnqueueBatch(tt.jobs)
+		_, err := s.EnqueueBatch(tt.jobs)
 		var be *BatchError
 		if !errors.As(err, &be) || be.Index != tt.index || !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "it is "+string(tt.state)) {
 			t.Fatalf("batch with a taken id: %v, want index %d in %s", err, tt.index, tt.state)
@@ -598,7 +598,7 @@ func TestEnqueueBatchTaken(t *testing.T) {
 		t.Fatalf("%d jobs enqueued by a failed batch", n)
 	}
 	assertEmpty(t, filepath.Join(s.Root(), "tmp"))
-	if err := s.EnqueueBatch(jobs[71:]); err != nil {
+	if _, err := s.EnqueueBatch(jobs[71:]); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := s.Count(Pending); n != 29 {

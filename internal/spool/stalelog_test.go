@@ -23,7 +23,8 @@ func TestEnqueueRemovesStaleLog(t *testing.T) {
 			for i := 1; i < n; i++ {
 				jobs = append(jobs, &job.Job{ID: fmt.Sprintf("%s-%d", id, i), Command: "true"})
 			}
-			return s.EnqueueBatch(jobs)
+			_, err := s.EnqueueBatch(jobs)
+			return err
 		}
 	}
 	for _, tt := range []struct {

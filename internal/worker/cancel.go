@@ -89,7 +89,7 @@ func Cancel(ctx context.Context, s *spool.Spool, id string, cfg *config.Config) 
 		}
 		if s.Orphaned(id) {
 			killLeftovers(s, id)
-			_, _, err := s.Recover(id, cfg.MaxRetries)
+			_, _, err := s.Recover(id, cfg.MaxRetries, cfg.MaxInterrupts)
 			if err != nil && !errors.Is(err, spool.ErrBusy) && !errors.Is(err, spool.ErrGone) {
 				return "", false, err
 			}

@@ -166,7 +166,7 @@ func TestRacingRecoverers(t *testing.T) {
 				if ids, _ := e.s.Orphans(); len(ids) == 0 {
 					return
 				}
-				RecoverOrphans(e.s, 3, log)
+				RecoverOrphans(e.s, 3, 0, log)
 			}
 		})
 	}

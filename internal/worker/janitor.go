@@ -135,11 +135,6 @@ func (j *janitor) exec(forced bool) {
 
 // awaited returns the test by which retention keeps a done job that a
 // waiting job names in its after list (design: "Retention keeps a done job
-// that a waiting job names in --after"); nil keeps nothing.
-//
-// Dependencies do not exist yet: job.Job has no After field, so no job
-// waits for another and nothing is kept. This is the hook for them: once
-// jobs have After, collect the ids named by the jobs in pending/ and
-// failed/ (and processing/, whose run may not have checked them yet) into
-// a set, and return a test against it.
-func awaited(*spool.Spool) (func(id string) bool, error) { return nil, nil }
+// that a waiting job names in --after"): spool.Needed, one lstat for a job
+// that nothing ever named.
+func awaited(s *spool.Spool) (func(id string) bool, error) { return s.Needed, nil }

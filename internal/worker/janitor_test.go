@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/queuectl/queuectl/internal/config"
+	"github.com/queuectl/queuectl/internal/job"
 	"github.com/queuectl/queuectl/internal/spool"
 )
 
@@ -205,5 +206,32 @@ func TestRetentionOneAtATime(t *testing.T) {
 	j.exec(true)
 	if logs.count("retention pass") != 1 || e.exists(e.s.Path(spool.Done, "old")) {
 		t.Fatalf("a forced pass did not run:\n%s", logs)
+	}
+}
+
+// TestRetentionKeepsDependencies: a done job that a waiting job names in
+// after is kept by retention, however old; one that nothing waits for is
+// removed.
+func TestRetentionKeepsDependencies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.DoneRetention = 24 * 3600
+	old := time.Now().Add(-8 * 24 * time.Hour)
+	e.seed(spool.Done, "needed", old)
+	e.seed(spool.Done, "unneeded", old)
+	// waiter waits for needed (done) and for later, which is not due for
+	// a day: it stays waiting through the pass.
+	e.enqueue(&job.Job{ID: "later", Command: "true", RunAt: time.Now().Add(24 * time.Hour)})
+	e.enqueue(&job.Job{ID: "waiter", Command: "true", After: []string{"needed", "later"}})
+	logs := e.startLogged("")
+	e.waitFor("a retention pass", func() bool { return logs.count("retention pass") > 0 })
+	if !e.exists(e.s.Path(spool.Done, "needed")) {
+		t.Error("retention removed a done job that a waiting job names in after")
+	}
+	if e.exists(e.s.Path(spool.Done, "unneeded")) {
+		t.Error("retention kept a done job that nothing waits for")
+	}
+	if !e.exists(e.s.Path(spool.Pending, "waiter")) {
+		t.Error("the waiting job left pending/")
 	}
 }

@@ -121,6 +121,27 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	w.outcomes <- ended{lease: lease, out: out, run: run}
 }
 
+// setOutcome sets the outcome of a run on its lease, for Commit. A failure
+// whose exit code is in no_retry_exit_codes or the job's no_retry_on sends
+// the job to dead/ at once; any other is retried after the backoff, with
+// jitter, until its retries are spent.
+func setOutcome(l *spool.Lease, out outcome, cfg *config.Config) {
+	switch {
+	case out.ok:
+		l.SetComplete(out.output)
+	case out.stopped:
+		l.SetStopped()
+	case out.cancelled:
+		l.SetCancelled(out.output, !out.notRun)
+	default:
+		if why := noRetry(cfg, l.Job, out.exitCode); why != "" {
+			l.SetFailFinal(out.msg+"; "+why, out.exitCode, out.output)
+			return
+		}
+		l.SetFail(out.msg, out.exitCode, out.output, cfg.MaxRetries, retryDelay(cfg, l.Job.Attempts))
+	}
+}
+
 // ended is a run whose outcome is to be recorded.
 type ended struct {
 	lease *spool.Lease
@@ -156,17 +177,7 @@ func (w *Worker) finishAll(ctx context.Context, batch []ended) {
 	leases := make([]*spool.Lease, len(batch))
 	for i, e := range batch {
 		leases[i] = e.lease
-		j := e.lease.Job
-		switch {
-		case e.out.ok:
-			e.lease.SetComplete(e.out.output)
-		case e.out.stopped:
-			e.lease.SetStopped()
-		case e.out.cancelled:
-			e.lease.SetCancelled(e.out.output, !e.out.notRun)
-		default:
-			e.lease.SetFail(e.out.msg, e.out.exitCode, e.out.output, cfg.MaxRetries, backoff(cfg, j.Attempts))
-		}
+		setOutcome(e.lease, e.out, cfg)
 	}
 	errs := w.s.Commit(leases...)
 	for i, e := range batch {
@@ -200,6 +211,7 @@ func (w *Worker) backOff(ctx context.Context, id, msg string) {
 func (w *Worker) drop(k key) {
 	w.mu.Lock()
 	w.idx.remove(k)
+	w.wait.remove(k)
 	w.mu.Unlock()
 }
 
@@ -272,7 +284,7 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 	}
 	cmd.Dir = j.Dir
 	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.Env = append(os.Environ(), "QUEUECTL_JOB_ID="+j.ID, "QUEUECTL_ATTEMPT="+strconv.Itoa(j.Attempts),
+	cmd.Env = append(append(os.Environ(), jobEnv(j.Env)...), "QUEUECTL_JOB_ID="+j.ID, "QUEUECTL_ATTEMPT="+strconv.Itoa(j.Attempts),
 		"QUEUECTL_WORKER="+w.id, "QUEUECTL_JOB_SPOOL="+w.spoolPath)
 	err = checkDir(j.Dir)
 	if err == nil {
@@ -453,7 +465,7 @@ func (w *Worker) logFinished(lease *spool.Lease, out outcome) {
 	j := lease.Job
 	args := []any{"job", j.ID, "from", spool.Processing, "to", j.State, "attempt", j.Attempts}
 	if !out.ok {
-		args = append(args, "error", out.msg)
+		args = append(args, "error", j.LastError)
 	}
 	if j.State == string(spool.Failed) {
 		args = append(args, "retry_at", j.RunAt.Format(time.RFC3339Nano))
@@ -469,18 +481,8 @@ func (w *Worker) logFinished(lease *spool.Lease, out outcome) {
 func (w *Worker) finish(ctx context.Context, lease *spool.Lease, out outcome) {
 	j := lease.Job
 	for {
-		cfg := w.cfg.Load()
-		var err error
-		switch {
-		case out.ok:
-			err = lease.Complete(out.output)
-		case out.stopped:
-			_, err = lease.PutBack()
-		case out.cancelled:
-			err = lease.Cancel(out.output, !out.notRun)
-		default:
-			_, err = lease.Fail(out.msg, out.exitCode, out.output, cfg.MaxRetries, backoff(cfg, j.Attempts))
-		}
+		setOutcome(lease, out, w.cfg.Load())
+		err := w.s.Commit(lease)[0]
 		if err == nil {
 			w.stuck.Store(false)
 			w.recorded(lease, out)

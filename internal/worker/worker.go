@@ -10,9 +10,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,6 +71,7 @@ type Worker struct {
 	reap     reaper      // kills the running job's process group if the worker dies
 	mu       sync.Mutex
 	idx      *index
+	wait     *waiting        // jobs that wait for their dependencies (see deps.go)
 	bad      map[key]badFile // files that did not parse, since when
 	rescan   bool            // a full rescan is needed (events were lost)
 	state    string
@@ -98,7 +102,7 @@ func New(o Options) *Worker {
 	host, _ := os.Hostname()
 	w := &Worker{
 		id: o.ID, s: o.Spool, spoolPath: spoolPath(o.Spool), path: o.ConfigPath, log: o.Log.With("worker", o.ID), host: host,
-		idx: newIndex(), bad: map[key]badFile{}, wake: make(chan struct{}, 1), beatNow: make(chan struct{}, 1), state: "idle",
+		idx: newIndex(), wait: newWaiting(), bad: map[key]badFile{}, wake: make(chan struct{}, 1), beatNow: make(chan struct{}, 1), state: "idle",
 	}
 	w.cfg.Store(o.Config)
 	return w
@@ -180,8 +184,11 @@ func (w *Worker) Run(ctx context.Context) error {
 			return nil
 		}
 		poll := w.rescanEvery()
-		if time.Since(lastScan) >= poll || w.takeRescan() {
+		if lost := w.takeRescan(); lost || time.Since(lastScan) >= poll {
 			w.scan()
+			if lost || !w.isWatching() {
+				w.recheckDeps() // no notification may tell of their moves
+			}
 			lastScan = time.Now()
 		}
 		if due, ok := w.badDue(); ok && !due.After(time.Now()) {
@@ -321,14 +328,15 @@ func (w *Worker) nextDue() (time.Time, bool) {
 	return w.idx.nextDue()
 }
 
-// watch starts notifications on the claimable directories, the workers
-// directory (stop flags) and the configuration file's directory.
+// watch starts notifications on the claimable directories, on done/ and
+// dead/ (the moves that waiting jobs wait for), the workers directory (stop
+// flags) and the configuration file's directory.
 func (w *Worker) watch() (*fsnotify.Watcher, error) {
 	watcher, err := fsnotify.NewBufferedWatcher(4096)
 	if err != nil {
 		return nil, err
 	}
-	dirs := []string{w.s.StateDir(spool.Pending), w.s.StateDir(spool.Failed), w.s.WorkerDir()}
+	dirs := []string{w.s.StateDir(spool.Pending), w.s.StateDir(spool.Failed), w.s.StateDir(spool.Done), w.s.StateDir(spool.Dead), w.s.WorkerDir()}
 	if w.path != "" {
 		dirs = append(dirs, filepath.Dir(w.path))
 	}
@@ -347,6 +355,7 @@ func (w *Worker) watch() (*fsnotify.Watcher, error) {
 // events applies notifications to the index until ctx ends.
 func (w *Worker) events(ctx context.Context, watcher *fsnotify.Watcher) {
 	pending, failed := w.s.StateDir(spool.Pending), w.s.StateDir(spool.Failed)
+	done, dead := w.s.StateDir(spool.Done), w.s.StateDir(spool.Dead)
 	for {
 		select {
 		case <-ctx.Done():
@@ -372,6 +381,10 @@ func (w *Worker) events(ctx context.Context, watcher *fsnotify.Watcher) {
 				w.update(spool.Pending, name, ev.Op)
 			case dir == failed:
 				w.update(spool.Failed, name, ev.Op)
+			case dir == done || dir == dead:
+				if id, err := spool.IDFromName(name); err == nil {
+					w.depChanged(id)
+				}
 			case dir == w.s.WorkerDir():
 				switch {
 				case spool.IsStopFlag(name, w.id):
@@ -405,6 +418,7 @@ func (w *Worker) update(st spool.State, name string, op fsnotify.Op) {
 		k := w.keyOf(st, name)
 		w.mu.Lock()
 		w.idx.remove(k)
+		w.wait.remove(k)
 		delete(w.bad, k)
 		w.mu.Unlock()
 	}
@@ -424,6 +438,13 @@ func (w *Worker) keyOf(st spool.State, name string) key {
 func (w *Worker) inspect(st spool.State, name string) {
 	k := w.keyOf(st, name)
 	j, err := w.s.Peek(st, name)
+	if err == nil && j.Waits() {
+		w.inspectWaiting(k, j)
+		return
+	}
+	w.mu.Lock()
+	w.wait.remove(k) // no job, or one that no longer waits
+	w.mu.Unlock()
 	switch {
 	case err == nil:
 		w.mu.Lock()
@@ -500,7 +521,7 @@ func (w *Worker) scan() {
 			k := w.keyOf(st, name)
 			present[k] = true
 			w.mu.Lock()
-			known := w.idx.has(k)
+			known := w.idx.has(k) || w.wait.has(k) // a waiting job is not looked at again
 			_, isBad := w.bad[k]
 			w.mu.Unlock()
 			if !known && !isBad { // a bad file waits for checkBad
@@ -510,6 +531,11 @@ func (w *Worker) scan() {
 		var gone []key
 		w.mu.Lock()
 		for k := range w.idx.items {
+			if k.state == st && !present[k] {
+				gone = append(gone, k)
+			}
+		}
+		for k := range w.wait.jobs {
 			if k.state == st && !present[k] {
 				gone = append(gone, k)
 			}
@@ -591,7 +617,7 @@ func (w *Worker) reloadConfig() {
 
 // recoverOrphans puts back the jobs of dead workers.
 func (w *Worker) recoverOrphans() {
-	if RecoverOrphans(w.s, w.cfg.Load().MaxRetries, w.log) > 0 {
+	if RecoverOrphans(w.s, w.cfg.Load().MaxRetries, w.cfg.Load().MaxInterrupts, w.log) > 0 {
 		w.signal()
 	}
 }
@@ -599,7 +625,7 @@ func (w *Worker) recoverOrphans() {
 // RecoverOrphans puts back every job in processing/ whose owner is dead,
 // after killing what is left of its run, and returns how many it moved.
 // Files that are not valid jobs are quarantined.
-func RecoverOrphans(s *spool.Spool, maxRetries int, log *slog.Logger) int {
+func RecoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Logger) int {
 	ids, err := s.Orphans()
 	if err != nil {
 		log.Error("looking for orphans", "err", err)
@@ -608,7 +634,7 @@ func RecoverOrphans(s *spool.Spool, maxRetries int, log *slog.Logger) int {
 	n := 0
 	for _, id := range ids {
 		killLeftovers(s, id)
-		j, st, err := s.Recover(id, maxRetries)
+		j, st, err := s.Recover(id, maxRetries, maxInterrupts)
 		var inv *spool.InvalidError
 		switch {
 		case errors.Is(err, spool.ErrBusy) || errors.Is(err, spool.ErrGone):
@@ -655,4 +681,48 @@ func backoff(c *config.Config, n int) time.Duration {
 		s = c.BackoffMax
 	}
 	return config.Seconds(s)
+}
+
+// retryDelay returns the wait after the n-th failed run: the backoff,
+// times a random factor in [1, 1 + backoff_jitter), so that jobs that
+// failed together are not retried together, and never earlier than the
+// backoff says.
+func retryDelay(c *config.Config, n int) time.Duration {
+	return jittered(backoff(c, n), c.BackoffJitter, rand.Float64())
+}
+
+// jittered returns d times 1 + jitter × r, for r in [0, 1).
+func jittered(d time.Duration, jitter, r float64) time.Duration {
+	if jitter <= 0 || d <= 0 {
+		return d
+	}
+	f := float64(d) * (1 + jitter*r)
+	if f >= math.MaxInt64 {
+		return time.Duration(math.MaxInt64)
+	}
+	return max(time.Duration(f), d)
+}
+
+// noRetry says why a failure with exitCode is not to be retried: its code
+// is in the job's no_retry_on or in no_retry_exit_codes; "" if it is to be
+// retried.
+func noRetry(c *config.Config, j *job.Job, exitCode *int) string {
+	switch {
+	case exitCode == nil:
+		return ""
+	case slices.Contains(j.NoRetryOn, *exitCode):
+		return fmt.Sprintf("not retried: exit code %d is in the job's no_retry_on", *exitCode)
+	case c.NoRetry.Has(*exitCode):
+		return fmt.Sprintf("not retried: exit code %d is in no_retry_exit_codes", *exitCode)
+	}
+	return ""
+}
+
+// jobEnv returns a job's env as NAME=VALUE entries, sorted by name.
+func jobEnv(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
 }
