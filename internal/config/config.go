@@ -39,6 +39,8 @@ type Config struct {
 	PollInterval   float64 // seconds between rescans
 	GroupShared    bool    // the spool is shared with the owner's group
 	StopTimeout    float64 // seconds a job may finish after SIGTERM to its worker
+	Watch          bool    // rely on file notifications where the file system has them
+	Lease          float64 // seconds a heartbeat of a worker on another host stays valid
 
 	// Path is the file the configuration was read from; "" for defaults.
 	Path string
@@ -83,6 +85,10 @@ var keys = []key{
 		field: func(c *Config) any { return &c.GroupShared }},
 	{name: "stop_timeout", kind: kindFloat, seconds: true, min: 0, max: 1e6, doc: "seconds a worker lets its running job finish after SIGTERM or Ctrl-C; then the job is ended and put back",
 		field: func(c *Config) any { return &c.StopTimeout }},
+	{name: "watch", kind: kindBool, doc: "false: do not rely on file notifications; rescan every poll_interval (as on a network file system)",
+		field: func(c *Config) any { return &c.Watch }},
+	{name: "lease", kind: kindFloat, seconds: true, min: 1, max: 1e6, doc: "seconds without a heartbeat after which a worker on another host is taken for dead",
+		field: func(c *Config) any { return &c.Lease }},
 }
 
 // Default returns the configuration used when no file sets a key.
@@ -95,6 +101,8 @@ func Default() Config {
 		BackoffMax:   3600,
 		PollInterval: 1,
 		StopTimeout:  30,
+		Watch:        true,
+		Lease:        30,
 	}
 }
 

@@ -66,6 +66,8 @@ type Lease struct {
 	base      int         // len(Job.History) before this run's entry (see addRun)
 	unflushed bool        // the claim is marked and renamed, not yet fsynced (Flush)
 	mode      fs.FileInfo // the claimed file as it was, to take the mark back
+
+	spoolLocked bool // the caller holds the spool lock exclusively (see recoverShared)
 }
 
 // Claim takes job id out of state from (pending or failed) into processing/
@@ -111,7 +113,7 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 // command runs. A worker flushes while the job's shell starts up.
 func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 	src := s.path(from, id)
-	f, fi, err := openLocked(src)
+	f, fi, err := s.openLocked(src)
 	if err != nil {
 		return nil, s.takeErr(id, err)
 	}
@@ -143,7 +145,10 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 			return nil, &DuplicateError{ID: id, Is: st}
 		}
 	}
-	marked, err := markClaimed(f, fi)
+	marked := false
+	if !s.network { // a claim there names its worker in the file at once (see shared)
+		marked, err = markClaimed(f, fi)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("claim %s: %w", id, err)
 	}
@@ -260,21 +265,6 @@ func (l *Lease) Record() error {
 
 // errLocked says that another process holds a job file's lock.
 var errLocked = errors.New("locked by another process")
-
-// openLocked opens an existing job file for reading (never following a
-// symlink or blocking on a FIFO) and locks it. It returns the open file's
-// information too.
-func openLocked(path string) (*os.File, fs.FileInfo, error) {
-	f, fi, err := openEntry(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := tryLock(f); err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return f, fi, nil
-}
 
 // takeErr maps errors from opening a job file to take it.
 func (s *Spool) takeErr(id string, err error) error {
@@ -527,9 +517,14 @@ func (l *Lease) release() {
 // and the state reached; ErrBusy if the owner lives, ErrGone if the file
 // moved on. Two recoverers never recover one job twice: the second waits
 // for the lock, then finds the file moved or replaced.
+//
+// On a network spool the owner is judged as recoverShared says.
 func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
+	if s.network {
+		return s.recoverShared(id, maxRetries)
+	}
 	src := s.path(Processing, id)
-	f, fi, err := openLocked(src)
+	f, fi, err := s.openLocked(src)
 	if err != nil {
 		return nil, "", s.takeErr(id, err)
 	}
@@ -542,7 +537,13 @@ func (s *Spool) Recover(id string, maxRetries int) (*job.Job, State, error) {
 		f.Close()
 		return nil, "", &InvalidError{Name: id + ".json", Reason: err}
 	}
-	l := &Lease{s: s, Job: j, f: f}
+	return s.recoverLease(&Lease{s: s, Job: j, f: f}, fi, maxRetries)
+}
+
+// recoverLease puts back the job of an owner found dead, held as l, its
+// file fi as read.
+func (s *Spool) recoverLease(l *Lease, fi fs.FileInfo, maxRetries int) (*job.Job, State, error) {
+	j := l.Job
 	// Claimed, and the run started, but its attempt not written: count
 	// it here.
 	claimed(j, fi)
@@ -574,13 +575,16 @@ func (s *Spool) Orphans() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.network {
+		return s.orphansShared(names), nil
+	}
 	var ids []string
 	for _, n := range names {
 		id, err := IDFromName(n)
 		if err != nil {
 			continue
 		}
-		f, _, err := openLocked(s.path(Processing, id))
+		f, _, err := s.openLocked(s.path(Processing, id))
 		if err != nil {
 			continue
 		}

@@ -161,7 +161,7 @@ func (s *Spool) repairTwin(id string, planned State) error {
 // recovers it.
 func (s *Spool) rejectTwin(st State, id, reason string) error {
 	path := s.path(st, id)
-	f, fi, err := openLocked(path)
+	f, fi, err := s.openLocked(path)
 	switch {
 	case errors.Is(err, errLocked):
 		return fmt.Errorf("%s/%s.json is held by a live process (a worker's job): not moved; run doctor --repair again once it has ended", st, id)

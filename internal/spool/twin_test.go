@@ -135,7 +135,7 @@ func TestRepairTwinLeavesLiveWorkersCopy(t *testing.T) {
 		held := twinFile(t, "held", Processing, 1)
 		write(t, s.path(Processing, "held"), string(held))
 		write(t, s.path(Done, "held"), string(twinFile(t, "held", Done, 2)))
-		f, _, err := openLocked(s.path(Processing, "held")) // as the worker running it does
+		f, _, err := s.openLocked(s.path(Processing, "held")) // as the worker running it does
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +160,7 @@ func TestRepairTwinLeavesLiveWorkersCopy(t *testing.T) {
 		s := open(t)
 		write(t, s.path(Pending, "held"), string(twinFile(t, "held", Pending, 1)))
 		write(t, s.path(Processing, "held"), string(twinFile(t, "held", Processing, 2)))
-		f, _, err := openLocked(s.path(Processing, "held"))
+		f, _, err := s.openLocked(s.path(Processing, "held"))
 		if err != nil {
 			t.Fatal(err)
 		}
