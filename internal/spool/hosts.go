@@ -145,6 +145,16 @@ func (s *Spool) sharedOrphan(j *job.Job, fi fs.FileInfo, locked bool) bool {
 	return true
 }
 
+// needsLock reports whether sharedOrphan looks at the lock for job j,
+// whose file is fi.
+func (s *Spool) needsLock(j *job.Job, fi fs.FileInfo) bool {
+	switch State(j.State) {
+	case Pending, Failed, "":
+		return changeTime(fi).IsZero()
+	}
+	return s.peerOf(j.Worker) == peerLocal
+}
+
 // openLocked opens an existing job file (see openEntry) and locks it; on a
 // network spool the file is opened for writing too, which an exclusive
 // lock needs there. It returns the open file's information too.
@@ -220,13 +230,13 @@ func (s *Spool) orphansShared(names []string) []string {
 		if err != nil {
 			continue
 		}
-		lerr := tryLock(f)
-		var j *job.Job
-		if lerr == nil || errors.Is(lerr, errLocked) {
-			j, err = readJob(f, fi, id)
-		}
+		j, err := readJob(f, fi, id)
+		// The lock is tried only where it decides (an owner of this host):
+		// every lock taken on a network file system costs the server a
+		// lock owner, and the scan runs every second in every worker.
+		locked := err == nil && s.needsLock(j, fi) && tryLock(f) == nil
 		f.Close()
-		if j != nil && err == nil && s.sharedOrphan(j, fi, lerr == nil) {
+		if err == nil && s.sharedOrphan(j, fi, locked) {
 			ids = append(ids, id)
 		}
 	}
