@@ -52,6 +52,16 @@ func nfsHost(args []string) error {
 		if err := waitUntil(deadline, func() bool { return count(*spoolDir, "done") >= want }, *spoolDir, *jobs); err != nil {
 			return err
 		}
+		// Kill while the guest runs a job of its own, so that there is
+		// something to recover.
+		_ = waitUntil(start.Add(time.Since(start)+2*time.Minute), func() bool {
+			for _, j := range readDir(filepath.Join(*spoolDir, "processing")) {
+				if j.State == "processing" && j.Worker != "" && !strings.HasPrefix(j.Worker, *survivor+"-") {
+					return true
+				}
+			}
+			return false
+		}, *spoolDir, *jobs)
 		pid, err := readPid(*pidFile)
 		if err != nil {
 			return err
@@ -63,7 +73,7 @@ func nfsHost(args []string) error {
 		killed = true
 		fmt.Printf("killed qemu pid %d at %s (done %d of %d)\n", pid, t0.Sub(start).Round(time.Second), count(*spoolDir, "done"), *jobs)
 		for _, j := range readDir(filepath.Join(*spoolDir, "processing")) {
-			if !strings.HasPrefix(j.Worker, *survivor+"-") {
+			if j.State == "processing" && j.Worker != "" && !strings.HasPrefix(j.Worker, *survivor+"-") {
 				held = append(held, j.ID)
 			}
 		}

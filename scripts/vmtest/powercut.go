@@ -128,6 +128,9 @@ func powercutCheck(args []string) error {
 		}
 		fmt.Println("  " + p)
 	}
+	if len(acked) == 0 {
+		problems = append(problems, "no job was acknowledged: the load did not run")
+	}
 	if len(problems) > 0 {
 		return errors.New("FAIL")
 	}
