@@ -596,6 +596,12 @@ func (w *Worker) reloadConfig() {
 // recoverOrphans puts back the jobs of dead workers.
 func (w *Worker) recoverOrphans() {
 	if RecoverOrphans(w.s, w.cfg.Load().MaxRetries, w.log) > 0 {
+		if !w.isWatching() {
+			// No event will tell of the jobs put back: look at once.
+			w.mu.Lock()
+			w.rescan = true
+			w.mu.Unlock()
+		}
 		w.signal()
 	}
 }
