@@ -166,7 +166,7 @@ func (a *app) openExisting(readOnly bool) (*spool.Spool, *config.Config, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := spool.OpenExisting(a.spoolDir(cfg), spool.Options{GroupShared: cfg.GroupShared, ReadOnly: readOnly})
+	s, err := spool.OpenExisting(a.spoolDir(cfg), spool.Options{GroupShared: cfg.GroupShared, ReadOnly: readOnly, Lease: config.Seconds(cfg.Lease)})
 	var ns *spool.NoSpoolError
 	if errors.As(err, &ns) {
 		return nil, nil, fmt.Errorf("%w (check --spool, $%s or spool_dir in the configuration; enqueue and worker start create a spool)", err, config.EnvSpool)
@@ -185,7 +185,7 @@ func (a *app) open() (*spool.Spool, *config.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := spool.OpenWith(a.spoolDir(cfg), spool.Options{GroupShared: cfg.GroupShared})
+	s, err := spool.OpenWith(a.spoolDir(cfg), spool.Options{GroupShared: cfg.GroupShared, Lease: config.Seconds(cfg.Lease)})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -49,6 +49,8 @@ type Config struct {
 	BackoffJitter  float64   // each retry delay is multiplied by a random factor in [1, 1+BackoffJitter]
 	NoRetry        ExitCodes // exit codes after which a job is not retried
 	MaxInterrupts  int       // recoveries of a job whose runs died with their worker before it is dead; 0: no limit
+	Watch          bool      // rely on file notifications where the file system has them
+	Lease          float64   // seconds a heartbeat of a worker on another host stays valid
 
 	// Path is the file the configuration was read from; "" for defaults.
 	Path string
@@ -115,6 +117,10 @@ var keys = []key{
 		field: func(c *Config) any { return &c.NoRetry }},
 	{name: "max_interruptions", kind: kindInt, min: 0, max: 1000, doc: "runs of a job that may die with their worker (kill -9, crash) before it goes to dead/; 0: no limit",
 		field: func(c *Config) any { return &c.MaxInterrupts }},
+	{name: "watch", kind: kindBool, doc: "false: do not rely on file notifications; rescan every poll_interval (as on a network file system)",
+		field: func(c *Config) any { return &c.Watch }},
+	{name: "lease", kind: kindFloat, seconds: true, min: 1, max: 1e6, doc: "seconds without a heartbeat after which a worker on another host is taken for dead",
+		field: func(c *Config) any { return &c.Lease }},
 }
 
 // maxExitCode is the largest exit code a platform reports (Windows codes
@@ -177,6 +183,8 @@ func Default() Config {
 		HookTimeout:   30,
 		BackoffJitter: 0.1,
 		MaxInterrupts: 5,
+		Watch:         true,
+		Lease:         30,
 	}
 }
 

@@ -175,7 +175,7 @@ func (s *Spool) CancelWaiting(from State, id string) error {
 // 0), for an outcome set by its caller and written by Commit.
 func (s *Spool) takeWaiting(from State, id string) (*Lease, error) {
 	src := s.path(from, id)
-	f, fi, err := openLocked(src)
+	f, fi, err := s.openLocked(src)
 	if err != nil {
 		return nil, s.takeErr(id, err)
 	}

@@ -65,7 +65,7 @@ func (s *Spool) commit(ls []*Lease) []error {
 		case l.moved:
 			continue
 		}
-		back = back || l.to == Pending || l.to == Failed
+		back = back || !l.spoolLocked && (l.to == Pending || l.to == Failed)
 		l.recorded = true // from now on the file is written only here
 		l.Job.UpdatedAt = now
 		l.Job.State = string(l.to)

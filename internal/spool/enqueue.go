@@ -42,8 +42,13 @@ func (s *Spool) Find(id string) (State, error) {
 // process has ever taken the lock, and the release does nothing.
 func (s *Spool) lock(exclusive bool) (func(), error) {
 	opts := []flock.Option{flock.SetPermissions(s.fileMode())}
-	if s.readOnly {
+	switch {
+	case s.readOnly:
 		opts = append(opts, flock.SetFlag(os.O_RDONLY))
+	case s.network:
+		// NFSv4 emulates flock with POSIX locks, and an exclusive one
+		// needs a descriptor open for writing.
+		opts = append(opts, flock.SetFlag(os.O_CREATE|os.O_RDWR))
 	}
 	l := flock.New(filepath.Join(s.root, lockName), opts...)
 	var err error

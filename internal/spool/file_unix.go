@@ -27,14 +27,35 @@ func openEntry(path string) (*os.File, fs.FileInfo, error) {
 	return openRegular(path, fi)
 }
 
+// openEntryRW is openEntry with the file open for writing too (for a lock
+// that needs it, see Spool.openForLock); a file this user may not write is
+// opened for reading only.
+func openEntryRW(path string) (*os.File, fs.FileInfo, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, fi2, err := openRegularFlags(path, fi, syscall.O_RDWR)
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		return openRegular(path, fi)
+	}
+	return f, fi2, err
+}
+
 // openRegular opens path, which a directory listing or lstat found to be
 // the regular file fi (nil: the listing said regular, and the open file's
 // own information decides).
 func openRegular(path string, fi fs.FileInfo) (*os.File, fs.FileInfo, error) {
+	return openRegularFlags(path, fi, syscall.O_RDONLY)
+}
+
+// openRegularFlags is openRegular with the access mode given (O_RDONLY or
+// O_RDWR).
+func openRegularFlags(path string, fi fs.FileInfo, access int) (*os.File, fs.FileInfo, error) {
 	if fi != nil && !fi.Mode().IsRegular() {
 		return nil, nil, fmt.Errorf("%w: %s", ErrNotRegular, kindOf(fi.Mode()))
 	}
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
+	fd, err := syscall.Open(path, access|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) {
 			return nil, nil, fmt.Errorf("%w: changed while it was opened", ErrNotRegular)

@@ -25,6 +25,9 @@ func openEntry(path string) (*os.File, fs.FileInfo, error) {
 	return openRegular(path, fi)
 }
 
+// openEntryRW is openEntry: Windows locks need no write access.
+func openEntryRW(path string) (*os.File, fs.FileInfo, error) { return openEntry(path) }
+
 // openRegular opens path, found to be the regular file fi (nil: a listing
 // said regular).
 func openRegular(path string, fi fs.FileInfo) (*os.File, fs.FileInfo, error) {

@@ -21,7 +21,7 @@ func (s *Spool) holdLease(_ string, f *os.File) (*os.File, error) { return f, ni
 // owner from a dead one: the file's own lock. hold is what a lease on it
 // keeps; here it is f.
 func (s *Spool) openHeld(st State, id string) (hold, f *os.File, fi fs.FileInfo, err error) {
-	f, fi, err = openLocked(s.path(st, id))
+	f, fi, err = s.openLocked(s.path(st, id))
 	return f, f, fi, err
 }
 

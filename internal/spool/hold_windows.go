@@ -42,7 +42,7 @@ func (s *Spool) holdLease(id string, _ *os.File) (*os.File, error) {
 // the caller closes f once read, and keeps hold for as long as the lease.
 func (s *Spool) openHeld(st State, id string) (hold, f *os.File, fi fs.FileInfo, err error) {
 	if st != Processing {
-		f, fi, err = openLocked(s.path(st, id))
+		f, fi, err = s.openLocked(s.path(st, id))
 		return f, f, fi, err
 	}
 	hold, err = lockLease(s.leasePath(id))

@@ -70,6 +70,8 @@ type Lease struct {
 	base      int         // len(Job.History) before this run's entry (see addRun)
 	unflushed bool        // the claim is marked and renamed, not yet fsynced (Flush)
 	mode      fs.FileInfo // the claimed file as it was, to take the mark back
+
+	spoolLocked bool // the caller holds the spool lock exclusively (see recoverShared)
 }
 
 // Claim takes job id out of state from (pending or failed) into processing/
@@ -115,7 +117,7 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 // command runs. A worker flushes while the job's shell starts up.
 func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 	src := s.path(from, id)
-	f, fi, err := openLocked(src)
+	f, fi, err := s.openLocked(src)
 	if err != nil {
 		return nil, s.takeErr(id, err)
 	}
@@ -158,7 +160,10 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 			}
 		}()
 	}
-	marked, err := markClaimed(f, fi)
+	marked := false
+	if !s.network { // a claim there names its worker in the file at once (see shared)
+		marked, err = markClaimed(f, fi)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("claim %s: %w", id, err)
 	}
@@ -278,21 +283,6 @@ func (l *Lease) Record() error {
 
 // errLocked says that another process holds a job file's lock.
 var errLocked = errors.New("locked by another process")
-
-// openLocked opens an existing job file for reading (never following a
-// symlink or blocking on a FIFO) and locks it. It returns the open file's
-// information too.
-func openLocked(path string) (*os.File, fs.FileInfo, error) {
-	f, fi, err := openEntry(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := tryLock(f); err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return f, fi, nil
-}
 
 // closeHeld closes what openHeld returned.
 func closeHeld(hold, f *os.File) {

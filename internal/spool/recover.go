@@ -3,6 +3,7 @@ package spool
 import (
 	"cmp"
 	"fmt"
+	"io/fs"
 
 	"github.com/queuectl/queuectl/internal/job"
 )
@@ -18,7 +19,12 @@ import (
 // for the lock, then finds the file moved or replaced. A job with a cancel
 // request (see RequestCancel) goes to dead/ as cancelled instead, unless
 // its run had ended done or dead.
+//
+// On a network spool the owner is judged as recoverShared says.
 func (s *Spool) Recover(id string, maxRetries, maxInterrupts int) (*job.Job, State, error) {
+	if s.network {
+		return s.recoverShared(id, maxRetries, maxInterrupts)
+	}
 	src := s.path(Processing, id)
 	hold, f, fi, err := s.openHeld(Processing, id)
 	if err != nil {
@@ -36,7 +42,14 @@ func (s *Spool) Recover(id string, maxRetries, maxInterrupts int) (*job.Job, Sta
 	if hold != f {
 		f.Close()
 	}
-	l := &Lease{s: s, Job: j, f: hold}
+	return s.recoverLease(&Lease{s: s, Job: j, f: hold}, fi, maxRetries, maxInterrupts)
+}
+
+// recoverLease puts back the job of an owner found dead, held as l, its
+// file fi as read.
+func (s *Spool) recoverLease(l *Lease, fi fs.FileInfo, maxRetries, maxInterrupts int) (*job.Job, State, error) {
+	j := l.Job
+	id := j.ID
 	// Claimed, and the run started, but its attempt not written: count
 	// it here.
 	claimed(j, fi)
@@ -99,6 +112,9 @@ func (s *Spool) Orphans() ([]string, error) {
 	names, err := s.names(Processing)
 	if err != nil {
 		return nil, err
+	}
+	if s.network {
+		return s.orphansShared(names), nil
 	}
 	var ids []string
 	for _, n := range names {

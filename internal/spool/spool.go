@@ -97,6 +97,7 @@ type Spool struct {
 	// as empty.
 	existing bool
 	readOnly bool // Options.ReadOnly: the spool lock creates no file
+	shared        // a spool on a network file system (see hosts.go)
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 	// beforePurgeLock, when set (by tests), is called by Purge before each
@@ -115,6 +116,12 @@ type Options struct {
 	// only): the spool lock, where a check takes it, is taken without
 	// creating its file.
 	ReadOnly bool
+	// Network treats the spool as one on a network file system shared by
+	// several hosts even where that is not detected (see Spool.Network).
+	Network bool
+	// Lease is how long a heartbeat of a worker on another host stays
+	// valid (see SetLease); zero means DefaultLease.
+	Lease time.Duration
 }
 
 // NoSpoolError says that a directory given as a spool is not one: it does
@@ -156,6 +163,7 @@ func OpenWith(root string, o Options) (*Spool, error) {
 	if root == "" {
 		return nil, errors.New("open spool: no directory given")
 	}
+	defer s.detectShared(o) // once the directory exists
 	dirs := (&Spool{}).layout()
 	_, err := os.Stat(root)
 	created := errors.Is(err, fs.ErrNotExist)
@@ -213,6 +221,7 @@ func OpenExisting(root string, o Options) (*Spool, error) {
 		return nil, &NoSpoolError{Root: root, Why: "not a directory"}
 	}
 	s := &Spool{root: root, group: o.GroupShared, existing: true, readOnly: o.ReadOnly, Now: time.Now}
+	s.detectShared(o)
 	for _, st := range States {
 		if fi, err := os.Stat(s.dir(st)); err == nil && fi.IsDir() {
 			return s, nil

@@ -249,10 +249,22 @@ func (s *Spool) removeDead(id string) {
 // The lock file is never created here: a worker that has just removed it
 // on its way out must not leave one behind. It is opened for reading only,
 // which a lock needs and which another member of a shared spool's group
-// is allowed.
+// is allowed (on a network spool, for writing where allowed: see shared).
 func (s *Spool) probeLock(id string) (alive bool, release func()) {
 	path := s.workerPath(id, ".lock")
-	f, err := openProbe(path)
+	open := func() (*os.File, error) { return openProbe(path) }
+	if s.network {
+		// The lock of a worker of another host proves nothing on a network
+		// file system (see shared): its heartbeat decides. Locks of this
+		// host's workers need a descriptor open for writing there.
+		if _, err := os.Lstat(path); err == nil {
+			if remote, alive := s.remoteAlive(id); remote {
+				return alive, func() {}
+			}
+		}
+		open = func() (*os.File, error) { return openWritable(path) }
+	}
+	f, err := open()
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, func() {}
 	}

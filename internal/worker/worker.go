@@ -90,6 +90,7 @@ type Worker struct {
 	hooks       hooks              // on_success, on_failure, on_dead (see queueHook)
 	metricsLock *spool.MetricsLock // held while this worker keeps metrics_file
 	metricsErr  string             // the last error writing metrics_file
+	cfgSeen     configStamp        // the configuration file as last polled (see pollConfig)
 }
 
 type badFile struct {
@@ -105,6 +106,7 @@ func New(o Options) *Worker {
 		idx: newIndex(), wait: newWaiting(), bad: map[key]badFile{}, wake: make(chan struct{}, 1), beatNow: make(chan struct{}, 1), state: "idle",
 	}
 	w.cfg.Store(o.Config)
+	o.Spool.SetLease(config.Seconds(o.Config.Lease))
 	return w
 }
 
@@ -156,10 +158,15 @@ func (w *Worker) Run(ctx context.Context) error {
 		wg.Wait()
 		w.reap.close()
 	}()
+	w.pollConfig() // the stamp to compare with
 	watcher, err := w.watch()
-	if err != nil {
+	switch {
+	case watcher == nil && err == nil:
+		w.log.Info("not relying on file notifications (network file system or watch = false); rescanning every poll_interval",
+			"network", w.s.Network(), "poll_interval", w.cfg.Load().PollInterval)
+	case err != nil:
 		w.log.Warn("file notifications unavailable; rescanning every poll_interval", "err", err)
-	} else {
+	default:
 		defer watcher.Close()
 		wg.Go(func() { w.events(bg, watcher) })
 	}
@@ -232,7 +239,7 @@ func (w *Worker) rescanEvery() time.Duration {
 	poll := config.Seconds(w.cfg.Load().PollInterval)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.watching {
+	if w.watching && w.cfg.Load().Watch {
 		return max(poll, safetyRescan)
 	}
 	return poll
@@ -331,7 +338,11 @@ func (w *Worker) nextDue() (time.Time, bool) {
 // watch starts notifications on the claimable directories, on done/ and
 // dead/ (the moves that waiting jobs wait for), the workers directory (stop
 // flags) and the configuration file's directory.
+// It returns nil and no error where notifications are not to be relied on.
 func (w *Worker) watch() (*fsnotify.Watcher, error) {
+	if !w.notifications() {
+		return nil, nil
+	}
 	watcher, err := fsnotify.NewBufferedWatcher(4096)
 	if err != nil {
 		return nil, err
@@ -507,9 +518,13 @@ func (w *Worker) notePaused() {
 // scan reads the claimable directories and brings the index in line with
 // them: new files are read, vanished ones dropped, bad ones quarantined
 // once their grace period is over. Files already indexed are not read
-// again. It reads the pause flag too.
+// again. It reads the pause flag too, and without notifications the
+// configuration file.
 func (w *Worker) scan() {
 	w.notePaused()
+	if !w.isWatching() {
+		w.pollConfig()
+	}
 	for _, st := range []spool.State{spool.Pending, spool.Failed} {
 		names, err := w.s.Names(st)
 		if err != nil {
@@ -610,6 +625,7 @@ func (w *Worker) reloadConfig() {
 	}
 	if *c != *w.cfg.Load() {
 		w.cfg.Store(c)
+		w.s.SetLease(config.Seconds(c.Lease))
 		w.log.Info("configuration reloaded", "file", w.path)
 		w.signal()
 	}
@@ -618,6 +634,12 @@ func (w *Worker) reloadConfig() {
 // recoverOrphans puts back the jobs of dead workers.
 func (w *Worker) recoverOrphans() {
 	if RecoverOrphans(w.s, w.cfg.Load().MaxRetries, w.cfg.Load().MaxInterrupts, w.log) > 0 {
+		if !w.isWatching() {
+			// No event will tell of the jobs put back: look at once.
+			w.mu.Lock()
+			w.rescan = true
+			w.mu.Unlock()
+		}
 		w.signal()
 	}
 }

@@ -1,0 +1,258 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/queuectl/queuectl/internal/job"
+)
+
+// DefaultLease is how long a heartbeat of a worker on another host stays
+// valid when nothing else is set (the configuration's lease).
+const DefaultLease = 30 * time.Second
+
+// shared is what a Spool knows about the hosts that may share it.
+//
+// On a local file system nothing here applies: a job file's lock, which
+// the kernel drops when its process dies, tells a live owner from a dead
+// one. On a network file system (NFS, SMB, FUSE) several hosts may use
+// the spool at once, and a lock says less: a host that lost power leaves
+// its locks held on the server until the server's own lease for that
+// client runs out, and some mounts (local_lock=flock) do not share locks
+// between hosts at all. So on such a spool:
+//
+//   - locks are taken through descriptors open for writing, which Linux
+//     needs to emulate flock with the POSIX locks of NFSv4;
+//   - a claim writes its attempt, with the worker's id, into the job file
+//     before the command runs (no claim mark, see markClaimed), so that the
+//     file in processing/ names its owner;
+//   - whether that owner lives is decided by its heartbeat when it runs on
+//     another host (alive while the heartbeat is younger than the lease),
+//     and by the lock when it runs on this one, as on a local spool;
+//   - recoveries hold the exclusive spool lock and check the file again
+//     under it, because one may go ahead without the job file's lock (still
+//     held for a dead host).
+type shared struct {
+	network bool         // on a network file system, or Options.Network
+	host    string       // this host's name, as workers write it in heartbeats
+	lease   atomic.Int64 // nanoseconds; 0: DefaultLease
+}
+
+// detectShared fills in s.shared once the spool's directory exists.
+func (s *Spool) detectShared(o Options) {
+	s.network = o.Network || onNetworkFS(s.root)
+	s.host, _ = os.Hostname()
+	s.SetLease(o.Lease)
+}
+
+// Network reports whether the spool is on a network file system (NFS,
+// SMB/CIFS, FUSE), where workers cannot rely on file notifications and
+// workers of other hosts may share it, or was opened with Options.Network.
+func (s *Spool) Network() bool { return s.network }
+
+// SetLease sets how long a heartbeat of a worker on another host stays
+// valid: older, the worker is taken for dead and its jobs are recovered.
+// Zero or less means DefaultLease. It matters only on a network spool.
+func (s *Spool) SetLease(d time.Duration) { s.lease.Store(int64(max(d, 0))) }
+
+func (s *Spool) leaseTime() time.Duration {
+	if d := time.Duration(s.lease.Load()); d > 0 {
+		return d
+	}
+	return DefaultLease
+}
+
+// peer is what a worker's heartbeat says about where and whether it runs.
+type peer int
+
+const (
+	peerUnknown    peer = iota // no heartbeat to read (gone, or never written)
+	peerLocal                  // runs on this host: its lock decides
+	peerRemoteLive             // another host, heartbeat within the lease
+	peerRemoteDead             // another host, heartbeat older than the lease
+	peerUndecided              // the heartbeat could not be read: take it for alive
+)
+
+// peerOf reads the heartbeat of worker id.
+func (s *Spool) peerOf(id string) peer {
+	if id == "" || job.CheckID(id) != nil {
+		return peerUnknown
+	}
+	hb, err := s.ReadHeartbeat(id)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return peerUnknown
+	case err != nil:
+		return peerUndecided
+	case hb.Host == "" || hb.Host == s.host:
+		return peerLocal
+	case s.now().Sub(hb.HeartbeatAt) > s.leaseTime():
+		return peerRemoteDead
+	}
+	return peerRemoteLive
+}
+
+// remoteAlive answers for probeLock on a network spool: remote is true if
+// worker id's heartbeat says it runs on another host, whose lock proves
+// nothing here, and alive then says whether the heartbeat is within the
+// lease.
+func (s *Spool) remoteAlive(id string) (remote, alive bool) {
+	if !s.network {
+		return false, false
+	}
+	switch s.peerOf(id) {
+	case peerRemoteLive, peerUndecided:
+		return true, true
+	case peerRemoteDead:
+		return true, false
+	}
+	return false, false
+}
+
+// sharedOrphan decides, on a network spool, whether the job j in
+// processing/ (its file fi; locked: this process got the file's lock) has
+// lost its owner.
+//
+// A file whose recorded state is still pending or failed is in the middle
+// of a claim (renamed into processing/, its attempt not yet written): its
+// claimer is not named in it, so it counts as orphaned only once the file
+// has not changed for a lease (the lock cannot say whose claim it is). A
+// file with an attempt or an outcome names its worker: one of this host is
+// judged by the lock, one of another host by its heartbeat; a worker whose
+// heartbeat is gone has ended (it writes one before it claims anything and
+// removes it only after its last outcome, and others remove it only once
+// it is dead); one whose heartbeat cannot be read is taken for alive.
+func (s *Spool) sharedOrphan(j *job.Job, fi fs.FileInfo, locked bool) bool {
+	switch State(j.State) {
+	case Pending, Failed, "":
+		ct := changeTime(fi)
+		if ct.IsZero() {
+			return locked
+		}
+		return s.now().Sub(ct) > s.leaseTime()
+	}
+	switch s.peerOf(j.Worker) {
+	case peerLocal:
+		return locked
+	case peerRemoteLive, peerUndecided:
+		return false
+	}
+	return true
+}
+
+// needsLock reports whether sharedOrphan looks at the lock for job j,
+// whose file is fi.
+func (s *Spool) needsLock(j *job.Job, fi fs.FileInfo) bool {
+	switch State(j.State) {
+	case Pending, Failed, "":
+		return changeTime(fi).IsZero()
+	}
+	return s.peerOf(j.Worker) == peerLocal
+}
+
+// openLocked opens an existing job file (see openEntry) and locks it; on a
+// network spool the file is opened for writing too, which an exclusive
+// lock needs there. It returns the open file's information too.
+func (s *Spool) openLocked(path string) (*os.File, fs.FileInfo, error) {
+	f, fi, err := s.openForLock(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := tryLock(f); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// openForLock opens an existing job file for reading, and on a network
+// spool for writing too.
+func (s *Spool) openForLock(path string) (*os.File, fs.FileInfo, error) {
+	if s.network {
+		return openEntryRW(path)
+	}
+	return openEntry(path)
+}
+
+// recoverShared is Recover on a network spool (see shared).
+func (s *Spool) recoverShared(id string, maxRetries, maxInterrupts int) (*job.Job, State, error) {
+	src := s.path(Processing, id)
+	f, fi, err := s.openForLock(src)
+	if err != nil {
+		return nil, "", s.takeErr(id, err)
+	}
+	lerr := tryLock(f)
+	if lerr != nil && !errors.Is(lerr, errLocked) {
+		f.Close()
+		return nil, "", s.takeErr(id, lerr)
+	}
+	if err := samePath(fi, src); err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	j, err := readJob(f, fi, id)
+	if err != nil {
+		f.Close()
+		return nil, "", &InvalidError{Name: id + ".json", Reason: err}
+	}
+	if !s.sharedOrphan(j, fi, lerr == nil) {
+		f.Close()
+		return nil, "", ErrBusy
+	}
+	unlock, err := s.lock(true)
+	if err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	defer unlock()
+	// Another recoverer may have moved the file on meanwhile.
+	if err := samePath(fi, src); err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	return s.recoverLease(&Lease{s: s, Job: j, f: f, spoolLocked: true}, fi, maxRetries, maxInterrupts)
+}
+
+// orphansShared is Orphans on a network spool.
+func (s *Spool) orphansShared(names []string) []string {
+	var ids []string
+	for _, n := range names {
+		id, err := IDFromName(n)
+		if err != nil {
+			continue
+		}
+		f, fi, err := s.openForLock(s.path(Processing, id))
+		if err != nil {
+			continue
+		}
+		j, err := readJob(f, fi, id)
+		// The lock is tried only where it decides (an owner of this host):
+		// every lock taken on a network file system costs the server a
+		// lock owner, and the scan runs every second in every worker.
+		locked := err == nil && s.needsLock(j, fi) && tryLock(f) == nil
+		f.Close()
+		if err == nil && s.sharedOrphan(j, fi, locked) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// openWritable opens path for reading and writing, for a lock that needs
+// it; where the file is not writable for this user (a file another tool
+// dropped), it is opened for reading only and its lock may fail.
+func openWritable(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|oNoFollow, 0)
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		f, err = os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return f, nil
+}

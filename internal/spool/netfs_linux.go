@@ -1,0 +1,33 @@
+package spool
+
+import "golang.org/x/sys/unix"
+
+// Magic numbers of statfs(2) for the file systems that a spool may share
+// with other hosts (linux/magic.h, fs/smb).
+const (
+	magicNFS   = 0x6969
+	magicSMB   = 0x517b
+	magicCIFS  = 0xff534d42
+	magicSMB2  = 0xfe534d42
+	magicFUSE  = 0x65735546
+	magicCeph  = 0x00c36400
+	magic9P    = 0x01021997
+	magicAFS   = 0x5346414f
+	magicOCFS2 = 0x7461636f
+	magicGFS2  = 0x01161970
+)
+
+// onNetworkFS reports whether dir is on a network or cluster file system,
+// where file notifications miss other hosts' changes and locks may be
+// emulated or local only.
+func onNetworkFS(dir string) bool {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return false
+	}
+	switch uint32(st.Type) {
+	case magicNFS, magicSMB, magicCIFS, magicSMB2, magicFUSE, magicCeph, magic9P, magicAFS, magicOCFS2, magicGFS2:
+		return true
+	}
+	return false
+}
