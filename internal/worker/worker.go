@@ -151,6 +151,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer func() {
 		close(w.outcomes)
 		finished.Wait() // before the registration goes
+		w.s.DropRecords()
 		stopHooks()
 		stopBg()
 		wg.Wait()
