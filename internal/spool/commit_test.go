@@ -9,8 +9,7 @@ import (
 )
 
 // Outcomes committed together land each where it chose, each whole, with
-// nothing left in processing/ or tmp/ (once the files kept for reuse
-// are dropped).
+// nothing left in processing/ or tmp/.
 func TestCommitBatch(t *testing.T) {
 	s := open(t)
 	ids := []string{"ok", "retry", "last", "stopped"}
@@ -58,7 +57,6 @@ func TestCommitBatch(t *testing.T) {
 	if j, _ := s.Read(Done, "ok"); j != nil && (j.Output != "out\n" || j.ExitCode == nil || *j.ExitCode != 0) {
 		t.Errorf("done job: %+v", j)
 	}
-	s.DropRecords() // the displaced job files kept for reuse (recordPool)
 	for _, d := range []string{s.dir(Processing), s.dir("tmp")} {
 		if es, _ := os.ReadDir(d); len(es) != 0 {
 			t.Errorf("%s not empty: %v", d, es)

@@ -398,7 +398,11 @@ func (l *Lease) replaceWith(path string, f *os.File) error {
 	if err == nil {
 		// Where names can be exchanged, the old file moves to the
 		// record's name, to be reused for a later record (recordPool).
-		if err = exchange(path, dst); err == nil {
+		err = errNoExchange
+		if l.s.pool.on.Load() {
+			err = exchange(path, dst)
+		}
+		if err == nil {
 			swapped = true
 		} else if errors.Is(err, errNoExchange) {
 			err = replaceOpen(path, f, dst)

@@ -3,6 +3,7 @@ package spool
 import (
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,7 +27,13 @@ const (
 // reader that opened it at its old name just before the exchange has read
 // it by then (and one that has not finds another job's id in it, which
 // the parser refuses as not matching the file name).
+//
+// Only a process that asked for it (KeepRecords: a worker, which drops the
+// pool as it stops) keeps files; in any other a record replaces the leased
+// file as before, so that a command that commits an outcome (cancel,
+// recovery) leaves nothing in tmp/.
 type recordPool struct {
+	on    atomic.Bool
 	mu    sync.Mutex
 	files []pooled // oldest first
 }
@@ -75,6 +82,11 @@ func (p *recordPool) drain() {
 		e.f.Close()
 	}
 }
+
+// KeepRecords makes this process keep the job files that outcome records
+// displace, for reuse as later records (see recordPool), until
+// DropRecords.
+func (s *Spool) KeepRecords() { s.pool.on.Store(true) }
 
 // DropRecords removes the files kept for reuse as records (see
 // recordPool); a worker calls it as it stops. Records written later create

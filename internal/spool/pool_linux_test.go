@@ -42,6 +42,7 @@ func runJob(t *testing.T, s *Spool, id string) (claimed uint64) {
 // after DropRecords.
 func TestRecordReusesDisplacedFile(t *testing.T) {
 	s := open(t)
+	s.KeepRecords()
 	first := runJob(t, s, "a")
 	time.Sleep(poolMinAge + 10*time.Millisecond)
 	runJob(t, s, "b")
@@ -117,5 +118,15 @@ func TestRecordPoolBounded(t *testing.T) {
 	p.drain()
 	if tmp, _ := os.ReadDir(s.dir(dirTmp)); len(tmp) != 0 {
 		t.Errorf("tmp/ holds %d files after drain", len(tmp))
+	}
+}
+
+// A process that did not ask to keep records (a command, not a worker)
+// leaves nothing in tmp/ after an outcome.
+func TestRecordNotKeptByDefault(t *testing.T) {
+	s := open(t)
+	runJob(t, s, "a")
+	if tmp, _ := os.ReadDir(s.dir(dirTmp)); len(tmp) != 0 {
+		t.Errorf("tmp/ holds %d files", len(tmp))
 	}
 }

@@ -146,6 +146,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	bg, stopBg := context.WithCancel(context.Background())
 	var wg, finished sync.WaitGroup
 	w.outcomes = make(chan ended, maxBatch)
+	w.s.KeepRecords() // dropped after the finisher's last commit (below)
 	stopHooks := w.startHooks()
 	finished.Go(func() { w.finisher(ctx, w.outcomes) })
 	defer func() {
