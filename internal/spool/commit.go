@@ -71,7 +71,7 @@ func (s *Spool) commit(ls []*Lease) []error {
 		l.Job.State = string(l.to)
 		data, err := job.Marshal(l.Job)
 		if err == nil {
-			recs[i].path, recs[i].f, err = s.createTempLocked(l.Job.ID, data, false)
+			recs[i].path, recs[i].f, err = s.createRecord(l.Job.ID, data, false)
 		}
 		errs[i] = err
 	}

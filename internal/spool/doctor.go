@@ -113,7 +113,7 @@ func (s *Spool) Check() ([]Finding, error) {
 		}
 		for _, de := range des {
 			fi, err := de.Info()
-			if err == nil && s.Now().Sub(fi.ModTime()) > StaleTemp {
+			if err == nil && s.Now().Sub(fi.ModTime()) > StaleTemp && !s.tempInUse(de.Name()) {
 				out = append(out, Finding{Kind: "stale-temp", Path: "tmp/" + de.Name(),
 					Msg: fmt.Sprintf("a temporary file older than %s, left by a writer that stopped", StaleTemp), Fix: "remove it (it never became a job)"})
 			}
@@ -208,4 +208,16 @@ func (s *Spool) layout() []string {
 		dirs = append(dirs, string(st))
 	}
 	return dirs
+}
+
+// tempInUse reports whether a live process holds the file name in tmp/
+// locked: a record being written, or a file kept for reuse (recordPool),
+// whose time of change may be old.
+func (s *Spool) tempInUse(name string) bool {
+	f, err := openProbe(filepath.Join(s.root, dirTmp, name))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return errors.Is(tryLock(f), errLocked)
 }

@@ -384,8 +384,19 @@ func (l *Lease) rewrite(durable bool) error {
 func (l *Lease) replaceWith(path string, f *os.File) error {
 	dst := l.s.path(Processing, l.Job.ID)
 	err := l.stillThere(dst)
+	swapped := false
 	if err == nil {
-		err = replaceOpen(path, f, dst)
+		// Where names can be exchanged, the old file moves to the
+		// record's name, to be reused for a later record (recordPool).
+		err = errNoExchange
+		if l.s.pool.on.Load() {
+			err = exchange(path, dst)
+		}
+		if err == nil {
+			swapped = true
+		} else if errors.Is(err, errNoExchange) {
+			err = replaceOpen(path, f, dst)
+		}
 	}
 	if err != nil {
 		f.Close()
@@ -393,9 +404,22 @@ func (l *Lease) replaceWith(path string, f *os.File) error {
 		return err
 	}
 	crashPoint("rewrite/renamed")
+	if swapped {
+		if poolable(l.f, path) {
+			l.s.pool.put(l.f, path, time.Now())
+		} else {
+			os.Remove(path)
+			l.f.Close()
+		}
+		l.f = f
+		return nil
+	}
 	l.f = keepHold(l.f, f) // the old file is gone from processing/
 	return nil
 }
+
+// errNoExchange says that two names cannot be exchanged in one step here.
+var errNoExchange = errors.New("cannot exchange names")
 
 // Complete records a successful run and moves the job to done/.
 func (l *Lease) Complete(output string) error {

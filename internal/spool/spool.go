@@ -103,6 +103,8 @@ type Spool struct {
 	// beforePurgeLock, when set (by tests), is called by Purge before each
 	// hold of the lock for removals: a window for racing changes.
 	beforePurgeLock func()
+	// pool keeps displaced job files for reuse as records (see recordPool).
+	pool recordPool
 }
 
 // Options change how a spool is opened.

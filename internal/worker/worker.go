@@ -148,11 +148,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	bg, stopBg := context.WithCancel(context.Background())
 	var wg, finished sync.WaitGroup
 	w.outcomes = make(chan ended, maxBatch)
+	w.s.KeepRecords() // dropped after the finisher's last commit (below)
 	stopHooks := w.startHooks()
 	finished.Go(func() { w.finisher(ctx, w.outcomes) })
 	defer func() {
 		close(w.outcomes)
 		finished.Wait() // before the registration goes
+		w.s.DropRecords()
 		stopHooks()
 		stopBg()
 		wg.Wait()
