@@ -1,23 +1,19 @@
 // Package metrics describes a spool in Prometheus metrics: gauges read from
 // the spool (jobs per state, workers per state, the oldest pending job's
 // age, the pause flag) and counters of runs that the workers keep (see
-// spool.Counts), written in the Prometheus text format. The format is
-// written here rather than by client_golang, whose package initialisation
-// (collectors, regular expressions, protobuf descriptors) would cost every
-// queuectl command, enqueue included, about a millisecond of CPU.
+// spool.Counts), gathered with client_golang's registry and written in the
+// Prometheus text format by its encoder.
 package metrics
 
 import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 	"github.com/queuectl/queuectl/internal/spool"
 )
 
@@ -113,134 +109,41 @@ func Read(s *spool.Spool, now time.Time) (*Snapshot, error) {
 	return sn, nil
 }
 
-// family is one metric family as the text format writes it.
-type family struct {
-	name, help, typ string
-	label           string   // the name of its one label, if any
-	values          []string // its label values, sorted
-	samples         []float64
+var (
+	descJobs     = prometheus.NewDesc("queuectl_jobs", "Jobs in each state: the files in the state's directory.", []string{"state"}, nil)
+	descWorkers  = prometheus.NewDesc("queuectl_workers", "Workers by state; stale: its process is gone, its files not yet cleared.", []string{"state"}, nil)
+	descOldest   = prometheus.NewDesc("queuectl_oldest_pending_age_seconds", "How long the longest-waiting claimable job has been due (since its run_at, else its created_at); 0 when none is.", nil, nil)
+	descPaused   = prometheus.NewDesc("queuectl_paused", "1 while the spool is paused (no job is claimed), else 0.", nil, nil)
+	descRuns     = prometheus.NewDesc("queuectl_runs_total", "Runs of jobs by outcome, counted by the workers since the spool was made.", []string{"outcome"}, nil)
+	descDuration = prometheus.NewDesc("queuectl_run_duration_seconds", "How long runs took, from claim to outcome (stopped runs not included).", nil, nil)
+)
+
+// Describe sends the descriptions of the metrics; with Collect, a
+// Snapshot is a prometheus.Collector.
+func (sn *Snapshot) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descJobs, descWorkers, descOldest, descPaused, descRuns, descDuration} {
+		ch <- d
+	}
 }
 
-// families returns the snapshot's metric families, sorted by name, their
-// samples sorted by label value: the order of a Prometheus registry's
-// Gather.
-func (sn *Snapshot) families() []family {
+// Collect sends the metrics of the snapshot.
+func (sn *Snapshot) Collect(ch chan<- prometheus.Metric) {
+	for _, st := range JobStates {
+		ch <- prometheus.MustNewConstMetric(descJobs, prometheus.GaugeValue, float64(sn.Jobs[st]), string(st))
+	}
+	for _, st := range WorkerStates {
+		ch <- prometheus.MustNewConstMetric(descWorkers, prometheus.GaugeValue, float64(sn.Workers[st]), st)
+	}
+	ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, sn.OldestAge)
 	paused := 0.0
 	if sn.Paused {
 		paused = 1
 	}
-	jobs := family{name: "queuectl_jobs", help: "Jobs in each state: the files in the state's directory.", typ: "gauge", label: "state"}
-	for _, st := range JobStates {
-		jobs.values = append(jobs.values, string(st))
+	ch <- prometheus.MustNewConstMetric(descPaused, prometheus.GaugeValue, paused)
+	for _, o := range Outcomes {
+		ch <- prometheus.MustNewConstMetric(descRuns, prometheus.CounterValue, float64(sn.Counts.Runs[o]), o)
 	}
-	workers := family{name: "queuectl_workers", help: "Workers by state; stale: its process is gone, its files not yet cleared.", typ: "gauge", label: "state", values: slices.Clone(WorkerStates)}
-	runs := family{name: "queuectl_runs_total", help: "Runs of jobs by outcome, counted by the workers since the spool was made.", typ: "counter", label: "outcome", values: slices.Clone(Outcomes)}
-	for _, f := range []*family{&jobs, &workers, &runs} {
-		slices.Sort(f.values)
-		for _, v := range f.values {
-			var n float64
-			switch f {
-			case &jobs:
-				n = float64(sn.Jobs[spool.State(v)])
-			case &workers:
-				n = float64(sn.Workers[v])
-			default:
-				n = float64(sn.Counts.Runs[v])
-			}
-			f.samples = append(f.samples, n)
-		}
-	}
-	return []family{
-		jobs,
-		{name: "queuectl_oldest_pending_age_seconds", help: "How long the longest-waiting claimable job has been due (since its run_at, else its created_at); 0 when none is.", typ: "gauge", samples: []float64{sn.OldestAge}},
-		{name: "queuectl_paused", help: "1 while the spool is paused (no job is claimed), else 0.", typ: "gauge", samples: []float64{paused}},
-		{name: "queuectl_run_duration_seconds", help: "How long runs took, from claim to outcome (stopped runs not included).", typ: "histogram"},
-		runs,
-		workers,
-	}
-}
-
-// writeText writes the snapshot in the Prometheus text format (version
-// 0.0.4), as client_golang's encoder writes a registry's families.
-func (sn *Snapshot) writeText(w io.Writer) error {
-	var b []byte
-	for _, f := range sn.families() {
-		b = append(b, "# HELP "...)
-		b = append(b, f.name...)
-		b = append(b, ' ')
-		b = append(b, helpEscaper.Replace(f.help)...)
-		b = append(b, "\n# TYPE "...)
-		b = append(b, f.name...)
-		b = append(b, ' ')
-		b = append(b, f.typ...)
-		b = append(b, '\n')
-		if f.typ == "histogram" {
-			b = sn.appendHistogram(b, f.name)
-			continue
-		}
-		for i, v := range f.samples {
-			b = append(b, f.name...)
-			if f.label != "" {
-				b = appendLabel(b, f.label, f.values[i])
-			}
-			b = append(b, ' ')
-			b = appendFloat(b, v)
-			b = append(b, '\n')
-		}
-	}
-	_, err := w.Write(b)
-	return err
-}
-
-// appendHistogram appends the samples of the run duration histogram.
-func (sn *Snapshot) appendHistogram(b []byte, name string) []byte {
-	cum := cumulative(sn.Counts.Buckets)
-	for _, bound := range Buckets {
-		b = append(b, name...)
-		b = append(b, "_bucket"...)
-		b = appendLabel(b, "le", string(appendFloat(nil, bound)))
-		b = append(b, ' ')
-		b = appendFloat(b, float64(cum[bound]))
-		b = append(b, '\n')
-	}
-	b = append(b, name...)
-	b = append(b, "_bucket{le=\"+Inf\"} "...)
-	b = appendFloat(b, float64(sn.Counts.Count))
-	b = append(b, '\n')
-	b = append(b, name...)
-	b = append(b, "_sum "...)
-	b = appendFloat(b, sn.Counts.Sum)
-	b = append(b, '\n')
-	b = append(b, name...)
-	b = append(b, "_count "...)
-	b = strconv.AppendUint(b, sn.Counts.Count, 10)
-	return append(b, '\n')
-}
-
-var (
-	helpEscaper  = strings.NewReplacer("\\", "\\\\", "\n", "\\n")
-	valueEscaper = strings.NewReplacer("\\", "\\\\", "\n", "\\n", "\"", "\\\"")
-)
-
-func appendLabel(b []byte, name, value string) []byte {
-	b = append(b, '{')
-	b = append(b, name...)
-	b = append(b, "=\""...)
-	b = append(b, valueEscaper.Replace(value)...)
-	return append(b, "\"}"...)
-}
-
-// appendFloat appends f as the text format writes sample values.
-func appendFloat(b []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(b, "NaN"...)
-	case math.IsInf(f, 1):
-		return append(b, "+Inf"...)
-	case math.IsInf(f, -1):
-		return append(b, "-Inf"...)
-	}
-	return strconv.AppendFloat(b, f, 'g', -1, 64)
+	ch <- prometheus.MustNewConstHistogram(descDuration, sn.Counts.Count, sn.Counts.Sum, cumulative(sn.Counts.Buckets))
 }
 
 // cumulative turns buckets kept apart, by bound as text, into the
@@ -265,6 +168,13 @@ func cumulative(apart map[string]uint64) map[float64]uint64 {
 	return out
 }
 
+// Registry returns a registry that gathers the snapshot.
+func (sn *Snapshot) Registry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(sn)
+	return reg
+}
+
 // Write writes the metrics of the spool at now to w in the Prometheus text
 // format.
 func Write(w io.Writer, s *spool.Spool, now time.Time) error {
@@ -272,7 +182,17 @@ func Write(w io.Writer, s *spool.Spool, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	return sn.writeText(w)
+	mfs, err := sn.Registry().Gather()
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WriteFile replaces the file at path with the metrics of the spool, as
@@ -284,29 +204,8 @@ func WriteFile(path string, s *spool.Spool, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := writeTextfile(path, sn); err != nil {
+	if err := prometheus.WriteToTextfile(path, sn.Registry()); err != nil {
 		return fmt.Errorf("metrics file: %w", err)
 	}
 	return nil
-}
-
-func writeTextfile(path string, sn *Snapshot) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	err = sn.writeText(tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
 }
