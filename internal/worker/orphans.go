@@ -1,0 +1,73 @@
+package worker
+
+import (
+	"errors"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/queuectl/queuectl/internal/spool"
+)
+
+// recoverOrphans puts back the jobs of dead workers.
+func (w *Worker) recoverOrphans() {
+	if RecoverOrphans(w.s, w.cfg.Load().MaxRetries, w.cfg.Load().MaxInterrupts, w.log) > 0 {
+		if !w.isWatching() {
+			// No event will tell of the jobs put back: look at once.
+			w.mu.Lock()
+			w.rescan = true
+			w.mu.Unlock()
+		}
+		w.signal()
+	}
+}
+
+// RecoverOrphans puts back every job in processing/ whose owner is dead,
+// after killing what is left of its run, and returns how many it moved.
+// Files that are not valid jobs are quarantined.
+func RecoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Logger) int {
+	ids, err := s.Orphans()
+	if err != nil {
+		log.Error("looking for orphans", "err", err)
+		return 0
+	}
+	n := 0
+	for _, id := range ids {
+		killLeftovers(s, id)
+		j, st, err := s.Recover(id, maxRetries, maxInterrupts)
+		var inv *spool.InvalidError
+		switch {
+		case errors.Is(err, spool.ErrBusy) || errors.Is(err, spool.ErrGone):
+		case errors.As(err, &inv):
+			if got, err := s.Quarantine(spool.Processing, id+".json", inv.Reason.Error()); err == nil {
+				log.Warn("rejected", "file", id+".json", "from", spool.Processing, "to", "rejected/"+got, "reason", inv.Reason.Error())
+			}
+		case err != nil:
+			log.Error("recover", "job", id, "err", err)
+		default:
+			n++
+			log.Warn("recovered", "job", id, "from", spool.Processing, "to", st, "attempt", j.Attempts, "dead_worker", j.Worker)
+		}
+	}
+	return n
+}
+
+// spoolPath returns the spool's absolute path, which jobs get as
+// QUEUECTL_JOB_SPOOL (not QUEUECTL_SPOOL, which would point a queuectl
+// that the job runs at this spool).
+func spoolPath(s *spool.Spool) string {
+	if abs, err := filepath.Abs(s.Root()); err == nil {
+		return abs
+	}
+	return s.Root()
+}
+
+// killLeftovers kills what is left of the run of job id by a dead worker,
+// so that a recovered job never runs twice at the same time: the process
+// groups of processes whose environment names this spool, the job, and a
+// worker that is not alive. A pid alone may have been reused; that
+// environment cannot. (Ids are unique within a spool, not across spools.)
+func killLeftovers(s *spool.Spool, id string) {
+	for _, g := range leftovers(spoolPath(s), id, func(w string) bool { return !s.WorkerAlive(w) }) {
+		_ = KillGroup(g)
+	}
+}
