@@ -102,43 +102,35 @@ func fieldNumber(key []byte) int {
 func decodeFast(data []byte, j *Job) bool {
 	s := scanner{b: data}
 	s.space()
-	if !s.eat('{') {
+	if !s.fields(fieldNumber, func(f int) bool { return s.value(j, f) }) {
 		return false
 	}
 	s.space()
-	if !s.eat('}') {
-		var seen uint32
-		for {
-			s.space()
-			key, _, ok := s.quoted()
-			if !ok {
-				return false
-			}
-			f := fieldNumber(key)
-			if f < 0 || seen&(1<<f) != 0 {
-				return false
-			}
-			seen |= 1 << f
-			s.space()
-			if !s.eat(':') {
-				return false
-			}
-			s.space()
-			if !s.value(j, f) {
-				return false
-			}
-			s.space()
-			if s.eat(',') {
-				continue
-			}
-			if s.eat('}') {
-				break
-			}
+	return s.i == len(s.b)
+}
+
+// fields reads an object whose keys number maps to field numbers (below
+// 32; -1 for an unknown key), each read by value. An unknown key or one
+// given twice makes it fail, for decode to name.
+func (s *scanner) fields(number func(key []byte) int, value func(f int) bool) bool {
+	var seen uint32
+	return s.elements('{', '}', func() bool {
+		key, _, ok := s.quoted()
+		if !ok {
 			return false
 		}
-	}
-	s.space()
-	return s.i == len(s.b)
+		f := number(key)
+		if f < 0 || seen&(1<<f) != 0 {
+			return false
+		}
+		seen |= 1 << f
+		s.space()
+		if !s.eat(':') {
+			return false
+		}
+		s.space()
+		return value(f)
+	})
 }
 
 // value reads the value of field f into j.
@@ -277,24 +269,7 @@ func (s *scanner) history() ([]Run, bool) {
 	runs := []Run{}
 	ok := s.elements('[', ']', func() bool {
 		var r Run
-		var seen uint32
-		ok := s.elements('{', '}', func() bool {
-			key, _, ok := s.quoted()
-			if !ok {
-				return false
-			}
-			f := runFieldNumber(key)
-			if f < 0 || seen&(1<<f) != 0 {
-				return false
-			}
-			seen |= 1 << f
-			s.space()
-			if !s.eat(':') {
-				return false
-			}
-			s.space()
-			return s.runValue(&r, f)
-		})
+		ok := s.fields(runFieldNumber, func(f int) bool { return s.runValue(&r, f) })
 		runs = append(runs, r)
 		return ok
 	})
