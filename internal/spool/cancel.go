@@ -175,9 +175,9 @@ func (s *Spool) CancelWaiting(from State, id string) error {
 // 0), for an outcome set by its caller and written by Commit.
 func (s *Spool) takeWaiting(from State, id string) (*Lease, error) {
 	src := s.path(from, id)
-	f, fi, err := s.openLocked(src)
+	f, fi, j, err := s.openJob(from, id)
 	if err != nil {
-		return nil, s.takeErr(id, err)
+		return nil, err
 	}
 	ok := false
 	defer func() {
@@ -185,13 +185,6 @@ func (s *Spool) takeWaiting(from State, id string) (*Lease, error) {
 			f.Close()
 		}
 	}()
-	if err := samePath(fi, src); err != nil {
-		return nil, err
-	}
-	j, err := readJob(f, fi, id)
-	if err != nil {
-		return nil, &InvalidError{Name: id + ".json", Reason: err}
-	}
 	hold, err := s.holdLease(id, f) // as a claim does (see hold_windows.go)
 	if err != nil {
 		return nil, s.takeErr(id, err)

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/queuectl/queuectl/internal/job"
 )
 
 // Claim takes job id out of state from (pending or failed) into processing/
@@ -51,9 +53,9 @@ func (s *Spool) Claim(from State, id, worker string) (*Lease, error) {
 // command runs. A worker flushes while the job's shell starts up.
 func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 	src := s.path(from, id)
-	f, fi, err := s.openLocked(src)
+	f, fi, j, err := s.openJob(from, id)
 	if err != nil {
-		return nil, s.takeErr(id, err)
+		return nil, err
 	}
 	crashPoint("claim/locked")
 	ok := false
@@ -62,13 +64,6 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 			f.Close()
 		}
 	}()
-	if err := samePath(fi, src); err != nil {
-		return nil, err
-	}
-	j, err := readJob(f, fi, id)
-	if err != nil {
-		return nil, &InvalidError{Name: id + ".json", Reason: err}
-	}
 	now := s.now()
 	if due := j.Due(); due.After(now) {
 		return nil, &NotDueError{Due: due}
@@ -194,4 +189,27 @@ func (l *Lease) Held() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.f != nil
+}
+
+// openJob opens job id's file in from and locks it, checks that it is
+// still the file at that name (a lock on a file that moved on is useless),
+// and reads it: the first step of a claim and of a take (see takeWaiting).
+// On error nothing is left open, and the error is ErrGone, ErrBusy or an
+// InvalidError for callers to branch on.
+func (s *Spool) openJob(from State, id string) (*os.File, fs.FileInfo, *job.Job, error) {
+	src := s.path(from, id)
+	f, fi, err := s.openLocked(src)
+	if err != nil {
+		return nil, nil, nil, s.takeErr(id, err)
+	}
+	if err := samePath(fi, src); err != nil {
+		f.Close()
+		return nil, nil, nil, err
+	}
+	j, err := readJob(f, fi, id)
+	if err != nil {
+		f.Close()
+		return nil, nil, nil, &InvalidError{Name: id + ".json", Reason: err}
+	}
+	return f, fi, j, nil
 }
