@@ -120,7 +120,7 @@ func (a *app) runStatus(asJSON bool) error {
 		fmt.Fprintf(tw, "paused since %s: no job is claimed until queuectl resume\n", stamp(&since))
 	}
 	if v.OldestPendingAge != nil {
-		fmt.Fprintf(tw, "oldest pending job: due for %s\n", roundAge(time.Duration(*v.OldestPendingAge*float64(time.Second))))
+		fmt.Fprintf(tw, "oldest pending job: due for %s\n", v.oldestDue())
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -135,6 +135,12 @@ func (a *app) runStatus(asJSON bool) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", w.ID, w.PID, w.Host, w.State, clean(w.Job, 40), stamp(w.HeartbeatAt))
 	}
 	return tw.Flush()
+}
+
+// oldestDue says, for people, how long the oldest claimable job has been
+// due; only when OldestPendingAge is set.
+func (v *statusView) oldestDue() string {
+	return roundAge(time.Duration(*v.OldestPendingAge * float64(time.Second)))
 }
 
 // roundAge rounds a duration for people: 45s, 3m20s, 2h5m.

@@ -126,7 +126,7 @@ func render(snap snapshot, tp *throughput, root string, l looks) string {
 		fmt.Fprintf(&b, "finished: %d in %s (%d done, %d dead)\n", done+dead, over, done, dead)
 	}
 	if v.OldestPendingAge != nil {
-		fmt.Fprintf(&b, "oldest pending job: due for %s\n", roundAge(time.Duration(*v.OldestPendingAge*float64(time.Second))))
+		fmt.Fprintf(&b, "oldest pending job: due for %s\n", v.oldestDue())
 	} else {
 		b.WriteString("oldest pending job: none due\n")
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 
 	"github.com/queuectl/queuectl/internal/spool"
 )
@@ -22,7 +21,7 @@ func printStatusHuman(w io.Writer, s *spool.Spool, v statusView, l looks) error 
 		out += fmt.Sprintf("paused since %s: no job is claimed until queuectl resume\n", whenBoth(l, &since))
 	}
 	if v.OldestPendingAge != nil {
-		out += fmt.Sprintf("oldest pending job: due for %s\n", roundAge(time.Duration(*v.OldestPendingAge*float64(time.Second))))
+		out += fmt.Sprintf("oldest pending job: due for %s\n", v.oldestDue())
 	}
 	if len(v.Workers) == 0 {
 		out += "workers: none running\n"
