@@ -2,18 +2,33 @@
 
 package durable
 
-import "os"
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
 
 // SyncDir fsyncs a directory, making the creations, renames and removals in
 // it durable.
+//
+// It goes through the descriptor alone: an *os.File would first try to add
+// the directory to the runtime's poller and set its flags back, four more
+// system calls on a path that runs twice for every job.
 func SyncDir(dir string) error {
-	f, err := os.Open(dir)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: dir, Err: err}
 	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	err = unix.Fsync(fd)
+	for err == unix.EINTR {
+		err = unix.Fsync(fd)
 	}
-	return err
+	cerr := unix.Close(fd)
+	switch {
+	case err != nil:
+		return &os.PathError{Op: "sync", Path: dir, Err: err}
+	case cerr != nil:
+		return &os.PathError{Op: "close", Path: dir, Err: cerr}
+	}
+	return nil
 }

@@ -37,7 +37,7 @@ type capture struct {
 // newCapture returns a capture and the write end of its pipe, to be given
 // to the command and closed once it has started.
 func newCapture(s *spool.Spool, id, header string) (*capture, *os.File, error) {
-	r, w, err := os.Pipe()
+	r, w, err := outputPipe()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -172,7 +172,7 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 	var gateR, gateW *os.File
 	var cmd *exec.Cmd
 	if lease.Unflushed() && canGate {
-		if r, wr, err := os.Pipe(); err == nil {
+		if r, wr, err := gatePipe(); err == nil {
 			gateR, gateW = r, wr
 		}
 	}
@@ -206,11 +206,18 @@ func (w *Worker) execute(ctx context.Context, reg *spool.Registration, lease *sp
 	}
 	cmd.Dir = j.Dir
 	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.Env = append(append(os.Environ(), jobEnv(j.Env)...), "QUEUECTL_JOB_ID="+j.ID, "QUEUECTL_ATTEMPT="+strconv.Itoa(j.Attempts),
-		"QUEUECTL_WORKER="+w.id, "QUEUECTL_JOB_SPOOL="+w.spoolPath)
-	err = checkDir(j.Dir)
-	if err == nil {
-		err = cmd.Start()
+	if w.devNull != nil {
+		cmd.Stdin = w.devNull
+	}
+	cmd.Env = append(append(append(make([]string, 0, len(w.env)+len(j.Env)+4), w.env...), jobEnv(j.Env)...),
+		"QUEUECTL_JOB_ID="+j.ID, "QUEUECTL_ATTEMPT="+strconv.Itoa(j.Attempts), "QUEUECTL_WORKER="+w.id, "QUEUECTL_JOB_SPOOL="+w.spoolPath)
+	err = cmd.Start()
+	if err != nil {
+		// exec names the shell for a directory it cannot enter: say what
+		// is wrong with the directory instead, if something is.
+		if derr := checkDir(j.Dir); derr != nil {
+			err = derr
+		}
 	}
 	closeAll(pw, gateR) // the command has its own copies
 	if err != nil {

@@ -52,6 +52,8 @@ type Worker struct {
 	path      string
 	log       *slog.Logger
 	host      string
+	env       []string // the worker's environment, which every job's starts from
+	devNull   *os.File // every job's standard input (nil: exec opens one per job)
 
 	beatMu   sync.Mutex  // one heartbeat write at a time, the latest state last
 	outcomes chan ended  // to the finisher
@@ -92,7 +94,7 @@ type badFile struct {
 func New(o Options) *Worker {
 	host, _ := os.Hostname()
 	w := &Worker{
-		id: o.ID, s: o.Spool, spoolPath: spoolPath(o.Spool), path: o.ConfigPath, log: o.Log.With("worker", o.ID), host: host,
+		id: o.ID, s: o.Spool, spoolPath: spoolPath(o.Spool), path: o.ConfigPath, log: o.Log.With("worker", o.ID), host: host, env: os.Environ(),
 		idx: newIndex(), wait: newWaiting(), bad: map[key]badFile{}, wake: make(chan struct{}, 1), beatNow: make(chan struct{}, 1), state: "idle",
 	}
 	w.cfg.Store(o.Config)
@@ -129,6 +131,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 	defer w.unregister(reg)
+	if f, err := os.Open(os.DevNull); err == nil {
+		w.devNull = f
+		defer f.Close()
+	}
 	w.started = time.Now().UTC()
 	if err := w.beat(reg); err != nil {
 		return fmt.Errorf("worker %s: heartbeat: %w", w.id, err)

@@ -1,0 +1,35 @@
+package worker
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// outputPipe returns the pipe of a job's output. The read end is the
+// worker's and waits in the runtime's poller; the write end is the job's
+// and blocks, as a child expects. (os.Pipe would make both ends
+// non-blocking and poll both, and exec would make the job's end blocking
+// again: seven more system calls for every job.)
+func outputPipe() (r, w *os.File, err error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return nil, nil, os.NewSyscallError("pipe2", err)
+	}
+	if err := unix.SetNonblock(p[0], true); err != nil {
+		unix.Close(p[0])
+		unix.Close(p[1])
+		return nil, nil, os.NewSyscallError("fcntl", err)
+	}
+	return os.NewFile(uintptr(p[0]), "|0"), os.NewFile(uintptr(p[1]), "|1"), nil
+}
+
+// gatePipe returns the pipe of a job's gate (see gatedShell): both ends
+// block, as the worker writes one line to it, once.
+func gatePipe() (r, w *os.File, err error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return nil, nil, os.NewSyscallError("pipe2", err)
+	}
+	return os.NewFile(uintptr(p[0]), "|0"), os.NewFile(uintptr(p[1]), "|1"), nil
+}
