@@ -385,6 +385,8 @@ func summary(o outcome) string {
 	return o.msg
 }
 
-func oneLine(s string) string {
-	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
-}
+// lineBreaks spells out the line breaks of a command for its log's header
+// line (a Replacer builds its tables once).
+var lineBreaks = strings.NewReplacer("\n", `\n`, "\r", `\r`)
+
+func oneLine(s string) string { return lineBreaks.Replace(s) }
