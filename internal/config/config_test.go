@@ -139,6 +139,22 @@ max_retries = 9
 	}
 }
 
+func TestParseValueDurations(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ key, value, want string }{
+		{"done_retention", "604800", "604800"},
+		{"done_retention", "7d", "604800"},
+		{"done_retention", "1.5d", "129600"},
+		{"dead_retention", "12h", "43200"},
+		{"retry_delay", "500ms", "0.5"},
+	} {
+		got, err := ParseValue(tt.key, tt.value)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseValue(%s, %q) = %q, %v; want %q", tt.key, tt.value, got, err, tt.want)
+		}
+	}
+}
+
 func TestEditErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ key, value, want string }{
@@ -146,7 +162,10 @@ func TestEditErrors(t *testing.T) {
 		{"max_retries", "three", `max_retries: want an integer, got "three"`},
 		{"max_retries", "-1", "max_retries: must be between 0 and 1000"},
 		{"backoff_base", "2s", `backoff_base: want a number, got "2s"`},
-		{"retry_delay", "soon", `want a number of seconds or a duration such as 30s`},
+		{"retry_delay", "soon", `want a number of seconds or a duration such as 30s or 7d`},
+		{"done_retention", "xd", `done_retention: want a number of seconds or a duration such as 30s or 7d, got "xd"`},
+		{"done_retention", "NaN", "done_retention: want a number of seconds"},
+		{"backoff_base", "2d", `backoff_base: want a number, got "2d"`},
 		{"poll_interval", "0", "poll_interval: must be between 0.01 and 3600"},
 		{"command_timeout", "inf", "want a number"},
 		{"spool_dir", " ", "spool_dir: must be a non-empty path"},

@@ -187,12 +187,18 @@ func ParseValue(name, value string) (string, error) {
 		var d time.Duration
 		if d, err = time.ParseDuration(value); err == nil {
 			f = d.Seconds()
+		} else if days, ok := strings.CutSuffix(value, "d"); ok {
+			// Days, as purge --older-than takes them: retention is
+			// counted in days.
+			if f, err = strconv.ParseFloat(days, 64); err == nil {
+				f *= 24 * 3600
+			}
 		}
 	}
-	if err != nil || math.IsInf(f, 0) {
+	if err != nil || math.IsInf(f, 0) || f != f {
 		want := "a number"
 		if k.seconds {
-			want = "a number of seconds or a duration such as 30s"
+			want = "a number of seconds or a duration such as 30s or 7d"
 		}
 		return "", fmt.Errorf("%s: want %s, got %q", name, want, value)
 	}
