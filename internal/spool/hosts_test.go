@@ -1,4 +1,5 @@
-// Network spools are detected on Linux only (see netfs_linux.go); on Windows
+// Network spools are detected by statfs on Linux and macOS and by the drive
+// type on Windows (see netfs_*.go); these tests force the mode. On Windows
 // a network recovery would hold the job file open, which Windows cannot
 // replace, so these tests do not run there.
 

@@ -1,7 +1,7 @@
-//go:build !linux
+//go:build !linux && !darwin && !windows
 
 package spool
 
-// onNetworkFS reports whether dir is on a network file system. Only Linux
-// is detected; elsewhere set watch = false in the configuration.
+// onNetworkFS reports whether dir is on a network file system. It is not
+// detected here; set watch = false in the configuration.
 func onNetworkFS(string) bool { return false }

@@ -1,0 +1,39 @@
+package spool
+
+import (
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/windows"
+)
+
+// onNetworkFS reports whether dir is on another machine: a UNC path
+// (\\server\share) or a drive letter mapped to a share. File notifications
+// and locks of a share do not reach other hosts' clients.
+func onNetworkFS(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	vol := filepath.VolumeName(abs)
+	if isUNC(vol) {
+		return true
+	}
+	if len(vol) != 2 || vol[1] != ':' {
+		return false
+	}
+	root, err := windows.UTF16PtrFromString(vol + `\`)
+	if err != nil {
+		return false
+	}
+	return windows.GetDriveType(root) == windows.DRIVE_REMOTE
+}
+
+// isUNC reports whether the volume name vol is a share (\\server\share),
+// not a local device path (\\?\C: or \\.\C:).
+func isUNC(vol string) bool {
+	if strings.HasPrefix(vol, `\\?\UNC\`) {
+		return true
+	}
+	return strings.HasPrefix(vol, `\\`) && !strings.HasPrefix(vol, `\\?\`) && !strings.HasPrefix(vol, `\\.\`)
+}
