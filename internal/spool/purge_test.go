@@ -263,8 +263,16 @@ func TestPurgeRaceEnqueue(t *testing.T) {
 		tmp := s.tempPath("old")
 		write(t, tmp, oldJob)
 		write(t, s.LogPath(id), "old\n")
-		if err := publish(tmp, s.path(Done, id)); err != nil {
-			t.Fatal(err)
+		// On Windows the name of the last round's file, removed while a
+		// purge had it open, stays taken until the purge closes it.
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			err := publish(tmp, s.path(Done, id))
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, fs.ErrExist) || time.Now().After(deadline) {
+				t.Fatal(err)
+			}
 		}
 		// Enqueue the id as soon as a purge has freed it.
 		for {
