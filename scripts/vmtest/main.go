@@ -8,6 +8,7 @@
 //	vmtest mount SRC DST FSTYPE DATA      in a guest: mount(2)
 //	vmtest nfs-host [flags]               on the host: kill a guest mid-run, time the recovery, check the spool
 //	vmtest powercut-check [flags]         on the host: check a spool after power cuts against the acked ids
+//	vmtest replay [flags]                 on the host: rebuild a disk from a dm-log-writes log, up to the last flush
 package main
 
 import (
@@ -31,6 +32,8 @@ func main() {
 		err = nfsHost(args)
 	case "powercut-check":
 		err = powercutCheck(args)
+	case "replay":
+		err = logReplay(args)
 	default:
 		usage()
 	}
@@ -41,6 +44,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: vmtest mount SRC DST FSTYPE DATA | nfs-host [flags] | powercut-check [flags]")
+	fmt.Fprintln(os.Stderr, "usage: vmtest mount SRC DST FSTYPE DATA | nfs-host [flags] | powercut-check [flags] | replay [flags]")
 	os.Exit(2)
 }
