@@ -90,8 +90,8 @@ func logReplay(args []string) error {
 	}
 	fmt.Printf("log: %d entries (%d flushes, %d FUA, %d marks; the super counted %d), read up to %s\n",
 		len(l.Entries), flushes, fuas, len(rep.Marks), l.Super.Entries, l.Stop)
-	fmt.Printf("replay: %d writes applied (%d of them FUA after the last flush, entry %d); dropped %d logged writes after the last flush (%d KiB)",
-		rep.Applied, rep.FUAAfter, rep.LastFlush, rep.Dropped, rep.DroppedBytes>>10)
+	fmt.Printf("replay: %d writes applied (%d of them FUA after the last flush, entry %d; %d plain writes over a FUA write's sectors); dropped %d logged writes after the last flush (%d KiB)",
+		rep.Applied, rep.FUAAfter, rep.LastFlush, rep.Ambiguous, rep.Dropped, rep.DroppedBytes>>10)
 	if *written != "" {
 		diff, total, err := diffBlocks(*imgPath, *written, 4096)
 		if err != nil {
