@@ -153,7 +153,7 @@ selfcheck() {
   BASE=$base IMG=$img
   return $rc
 }
-dropped=0 lostblocks=0
+dropped=0 lostblocks=0 ambiguous=0
 replay() { # NAME
   [ $MODE = replay ] || return 0
   local out
@@ -164,6 +164,7 @@ replay() { # NAME
   mv "$W/replayed.img" "$BASE"
   dropped=$((dropped + $(echo "$out" | sed -n 's/.*dropped \([0-9]*\) logged writes.*/\1/p')))
   lostblocks=$((lostblocks + $(echo "$out" | sed -n 's/.* written in \([0-9]*\) of .*/\1/p')))
+  ambiguous=$((ambiguous + $(echo "$out" | sed -n "s/.*; \([0-9]*\) plain writes over a FUA.*/\1/p")))
 }
 check() { # extra flags
   mount -o loop "$BASE" "$MNT"
@@ -203,7 +204,7 @@ if [ $fail = 0 ]; then
   check -drained || fail=1
 fi
 rm -f "$W/qemu.pid"
-[ $MODE = replay ] && echo "replay: $dropped logged writes after the last flush dropped in all; $lostblocks blocks in all differed from the disks as written"
+[ $MODE = replay ] && echo "replay: $dropped logged writes after the last flush dropped in all; $lostblocks blocks in all differed from the disks as written; $ambiguous plain writes over a FUA write's sectors"
 echo "mode $MODE, cuts $CUTS, wall time $(( $(date +%s) - t_start )) s"
 [ $fail = 0 ] && echo PASS || echo FAIL
 exit $fail
