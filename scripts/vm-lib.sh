@@ -3,7 +3,9 @@
 # of busybox, queuectl, vmtest (mount(2) for what busybox cannot mount) and
 # a scenario script. Needs root and Debian's apt repositories.
 #
-# Uses: $W (work directory, set by the caller).
+# Uses: $W (work directory, set by the caller); $VM_BINS (optional: more
+# host binaries for the guest's /bin, copied with the shared libraries
+# they need).
 
 vm_install() { # packages...
   export DEBIAN_FRONTEND=noninteractive
@@ -42,6 +44,11 @@ vm_initrd() {
   cp /bin/busybox "$I/bin/"; ln -s busybox "$I/bin/sh"
   cp "$W/bin/queuectl" "$W/bin/vmtest" "$I/bin/"
   cp "$scen" "$I/scen.sh"
+  local b l
+  for b in ${VM_BINS:-}; do
+    cp "$b" "$I/bin/"
+    for l in $(ldd "$b" | grep -o '/[^ ]*'); do mkdir -p "$I$(dirname "$l")"; cp -L "$l" "$I$l"; done
+  done
   for m in "$@"; do cp "$KMOD/$m.ko" "$I/mods/"; order="$order $(basename "$m")"; done
   cat > "$I/init" <<EOF
 #!/bin/sh
@@ -49,8 +56,8 @@ vm_initrd() {
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 for m in $order; do insmod /mods/\$m.ko 2>/dev/null || echo "insmod \$m failed"; done
-for kv in \$(cat /proc/cmdline); do case \$kv in hn=*|srv=*|arg=*) eval "\$kv";; esac; done
-export hn srv arg PATH=/bin
+for kv in \$(cat /proc/cmdline); do case \$kv in hn=*|srv=*|arg=*|mode=*) eval "\$kv";; esac; done
+export hn srv arg mode PATH=/bin
 hostname "\$hn"   # also the NFSv4 client owner: must differ per guest
 for i in \$(seq 1 50); do [ -e /sys/class/net/eth0 ] && break; [ -e /dev/vda ] && break; sleep 0.1; done
 if [ -e /sys/class/net/eth0 ]; then

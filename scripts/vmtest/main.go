@@ -8,6 +8,8 @@
 //	vmtest mount SRC DST FSTYPE DATA      in a guest: mount(2)
 //	vmtest nfs-host [flags]               on the host: kill a guest mid-run, time the recovery, check the spool
 //	vmtest powercut-check [flags]         on the host: check a spool after power cuts against the acked ids
+//	vmtest blockwrite DEV FIRST COUNT BYTE [flush]   in a guest: O_DIRECT writes, then maybe a flush
+//	vmtest replay [flags]                 on the host: rebuild a disk from a dm-log-writes log, up to the last flush
 package main
 
 import (
@@ -31,6 +33,10 @@ func main() {
 		err = nfsHost(args)
 	case "powercut-check":
 		err = powercutCheck(args)
+	case "blockwrite":
+		err = blockWrite(args)
+	case "replay":
+		err = logReplay(args)
 	default:
 		usage()
 	}
@@ -41,6 +47,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: vmtest mount SRC DST FSTYPE DATA | nfs-host [flags] | powercut-check [flags]")
+	fmt.Fprintln(os.Stderr, "usage: vmtest mount SRC DST FSTYPE DATA | nfs-host [flags] | powercut-check [flags] | blockwrite DEV FIRST COUNT BYTE [flush] | replay [flags]")
 	os.Exit(2)
 }
