@@ -107,16 +107,13 @@ func (s *Spool) Check() ([]Finding, error) {
 		}
 	}
 	if !missing[dirTmp] {
-		des, err := os.ReadDir(filepath.Join(s.root, dirTmp))
+		names, err := s.staleTemps()
 		if err != nil {
 			return nil, err
 		}
-		for _, de := range des {
-			fi, err := de.Info()
-			if err == nil && s.Now().Sub(fi.ModTime()) > StaleTemp && !s.tempInUse(de.Name()) {
-				out = append(out, Finding{Kind: "stale-temp", Path: "tmp/" + de.Name(),
-					Msg: fmt.Sprintf("a temporary file older than %s, left by a writer that stopped", StaleTemp), Fix: "remove it (it never became a job)"})
-			}
+		for _, name := range names {
+			out = append(out, Finding{Kind: "stale-temp", Path: "tmp/" + name,
+				Msg: fmt.Sprintf("a temporary file older than %s, left by a writer that stopped", StaleTemp), Fix: "remove it (it never became a job)"})
 		}
 	}
 	if !missing[dirWorkers] {
@@ -208,6 +205,41 @@ func (s *Spool) layout() []string {
 		dirs = append(dirs, string(st))
 	}
 	return dirs
+}
+
+// staleTemps returns the names of the files in tmp/ older than StaleTemp
+// that no live process holds (see tempInUse): what a writer that died left,
+// and the files a killed worker kept for reuse.
+func (s *Spool) staleTemps() ([]string, error) {
+	des, err := os.ReadDir(filepath.Join(s.root, dirTmp))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, de := range des {
+		fi, err := de.Info()
+		if err == nil && s.Now().Sub(fi.ModTime()) > StaleTemp && !s.tempInUse(de.Name()) {
+			names = append(names, de.Name())
+		}
+	}
+	return names, nil
+}
+
+// SweepTemp removes the stale files of tmp/ (see staleTemps), as doctor
+// --repair does, and returns how many it removed. Retention passes run it:
+// a worker killed with kill -9, or by a power cut, leaves up to 256 kept
+// files there.
+func (s *Spool) SweepTemp() (int, error) {
+	names, err := s.staleTemps()
+	n := 0
+	for _, name := range names {
+		if rerr := os.Remove(filepath.Join(s.root, dirTmp, name)); rerr == nil {
+			n++
+		} else if !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return n, err
 }
 
 // tempInUse reports whether a live process holds the file name in tmp/

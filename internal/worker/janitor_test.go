@@ -235,3 +235,36 @@ func TestRetentionKeepsDependencies(t *testing.T) {
 		t.Error("the waiting job left pending/")
 	}
 }
+
+// A retention pass removes the files a killed worker or writer left in
+// tmp/ (older than spool.StaleTemp, held by no one), with retention set or
+// not, and leaves young ones.
+func TestRetentionSweepsTemp(t *testing.T) {
+	t.Parallel()
+	for _, done := range []float64{0, 7 * 24 * 3600} {
+		t.Run(fmt.Sprint("done_retention ", done), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.cfg.DoneRetention = done
+			tmp := filepath.Join(e.s.Root(), "tmp")
+			old, young := filepath.Join(tmp, "j1.0123456789ab.tmp"), filepath.Join(tmp, "j2.0123456789ab.tmp")
+			for _, p := range []string{old, young} {
+				if err := os.WriteFile(p, []byte(`{"command": "true"}`), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			long := time.Now().Add(-2 * spool.StaleTemp)
+			if err := os.Chtimes(old, long, long); err != nil {
+				t.Fatal(err)
+			}
+			logs := e.startLogged("")
+			e.waitFor("the old file to go", func() bool { return !e.exists(old) })
+			if !e.exists(young) {
+				t.Error("a young file in tmp/ was removed")
+			}
+			if !strings.Contains(logs.String(), "tmp=1") {
+				t.Errorf("the worker's log does not count the file:\n%s", logs)
+			}
+		})
+	}
+}
