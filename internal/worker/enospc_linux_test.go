@@ -81,8 +81,10 @@ func TestWorkerDiskFull(t *testing.T) {
 	t.Parallel()
 	s, fill := tmpfsSpool(t)
 	marker := filepath.Join(t.TempDir(), "started")
+	full := filepath.Join(t.TempDir(), "full")
 	retries := 0
-	if err := s.Enqueue(&job.Job{ID: "j", Command: "touch " + marker + "; sleep 0.5"}); err != nil {
+	// The job ends once the disk is full, however long filling it takes.
+	if err := s.Enqueue(&job.Job{ID: "j", Command: "touch " + marker + "; while [ ! -e " + full + " ]; do sleep 0.05; done"}); err != nil {
 		t.Fatal(err)
 	}
 	// Jobs due while the disk is full: none may start, their outcomes
@@ -102,6 +104,9 @@ func TestWorkerDiskFull(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	waitUntil(t, func() bool { _, err := os.Stat(marker); return err == nil })
 	free := fill()
+	if err := os.WriteFile(full, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(3 * time.Second)
 	if st, err := s.Find("j"); err != nil || st != spool.Processing {
 		t.Fatalf("while the disk is full the job is %s, %v; want processing", st, err)
