@@ -146,7 +146,7 @@ func (a *app) runForeground(count int, ids []string) error {
 	// work that is not there: a drain of true jobs cost a worker 1.00 ms of
 	// CPU per job with two, 0.71 ms with one. $GOMAXPROCS overrides it.
 	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(min(count, runtime.NumCPU()))
+		runtime.GOMAXPROCS(min(count, runtime.GOMAXPROCS(0))) // never above a container's CPU quota
 	}
 	log := slog.New(slog.NewTextHandler(a.stderr, nil))
 	workers := make([]*worker.Worker, count)

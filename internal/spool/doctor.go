@@ -107,7 +107,7 @@ func (s *Spool) Check() ([]Finding, error) {
 		}
 	}
 	if !missing[dirTmp] {
-		names, err := s.staleTemps()
+		names, err := s.staleTemps("")
 		if err != nil {
 			return nil, err
 		}
@@ -207,16 +207,20 @@ func (s *Spool) layout() []string {
 	return dirs
 }
 
-// staleTemps returns the names of the files in tmp/ older than StaleTemp
-// that no live process holds (see tempInUse): what a writer that died left,
-// and the files a killed worker kept for reuse.
-func (s *Spool) staleTemps() ([]string, error) {
+// staleTemps returns the names of the regular files in tmp/ older than
+// StaleTemp that no live process holds (see tempInUse): what a writer that
+// died left, and the files a killed worker kept for reuse. Of those ending
+// in ext only, if ext is not empty.
+func (s *Spool) staleTemps(ext string) ([]string, error) {
 	des, err := os.ReadDir(filepath.Join(s.root, dirTmp))
 	if err != nil {
 		return nil, err
 	}
 	var names []string
 	for _, de := range des {
+		if !de.Type().IsRegular() || !strings.HasSuffix(de.Name(), ext) {
+			continue // a FIFO would block the probe's open
+		}
 		fi, err := de.Info()
 		if err == nil && s.Now().Sub(fi.ModTime()) > StaleTemp && !s.tempInUse(de.Name()) {
 			names = append(names, de.Name())
@@ -225,12 +229,14 @@ func (s *Spool) staleTemps() ([]string, error) {
 	return names, nil
 }
 
-// SweepTemp removes the stale files of tmp/ (see staleTemps), as doctor
-// --repair does, and returns how many it removed. Retention passes run it:
-// a worker killed with kill -9, or by a power cut, leaves up to 256 kept
-// files there.
+// SweepTemp removes the stale records of tmp/ (see staleTemps), and returns
+// how many it removed. Retention passes run it: a worker killed with kill
+// -9, or by a power cut, leaves up to 256 records it kept for reuse there.
+// A record is held locked for as long as it is in use, so an unlocked old
+// one is free; other files of tmp/ (an enqueue's, a batch's, unlocked while
+// they wait for the spool lock) are left to doctor --repair.
 func (s *Spool) SweepTemp() (int, error) {
-	names, err := s.staleTemps()
+	names, err := s.staleTemps(recordExt)
 	n := 0
 	for _, name := range names {
 		if rerr := os.Remove(filepath.Join(s.root, dirTmp, name)); rerr == nil {
@@ -248,7 +254,9 @@ func (s *Spool) SweepTemp() (int, error) {
 func (s *Spool) tempInUse(name string) bool {
 	f, err := openProbe(filepath.Join(s.root, dirTmp, name))
 	if err != nil {
-		return false
+		// Gone is free; a file that cannot be opened (another user's)
+		// is taken to be in use.
+		return !errors.Is(err, fs.ErrNotExist)
 	}
 	defer f.Close()
 	return errors.Is(tryLock(f), errLocked)

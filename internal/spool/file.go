@@ -26,10 +26,21 @@ var ErrNotRegular = errors.New("not a regular file")
 
 // tempPath returns a fresh name in tmp/ starting with hint, to tell whose
 // the file is.
-func (s *Spool) tempPath(hint string) string {
+func (s *Spool) tempPath(hint string) string { return s.tempName(hint, tempExt) }
+
+// Name endings in tmp/: a file being written (tempExt), or a record held
+// locked from its creation until it is published or removed, or while a
+// worker keeps it for reuse (recordExt, see createTempLocked). Only the
+// latter can be told stale by its lock alone (see SweepTemp).
+const (
+	tempExt   = ".tmp"
+	recordExt = ".rec"
+)
+
+func (s *Spool) tempName(hint, ext string) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return filepath.Join(s.root, dirTmp, hint+"."+hex.EncodeToString(b[:])+".tmp")
+	return filepath.Join(s.root, dirTmp, hint+"."+hex.EncodeToString(b[:])+ext)
 }
 
 // writeTemp creates a new file in tmp/ (never an existing one), writes data
@@ -81,7 +92,7 @@ func (s *Spool) writeTempLocked(hint string, data []byte) (string, *os.File, err
 // createTempLocked is writeTempLocked, with the fsync left to the caller
 // when sync is false (Commit flushes all its files at once).
 func (s *Spool) createTempLocked(hint string, data []byte, sync bool) (string, *os.File, error) {
-	path := s.tempPath(hint)
+	path := s.tempName(hint, recordExt)
 	f, err := createExcl(path, s.fileMode())
 	if err != nil {
 		return "", nil, err

@@ -1,8 +1,8 @@
 package spool
 
 // networkFSNames are the file system type names that statfs(2) gives on
-// macOS and the BSDs (f_fstypename) for file systems that a spool may share
-// with other hosts.
+// macOS (f_fstypename) for file systems that a spool may share with other
+// hosts.
 var networkFSNames = map[string]bool{
 	"nfs": true, "smbfs": true, "cifs": true, "afpfs": true, "webdav": true,
 	"macfuse": true, "osxfuse": true, "fusefs": true, "fuse": true, "9p": true,

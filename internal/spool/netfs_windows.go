@@ -19,6 +19,12 @@ func onNetworkFS(dir string) bool {
 	if isUNC(vol) {
 		return true
 	}
+	// A drive letter behind a device prefix (\\?\Z:) is a drive letter.
+	for _, prefix := range []string{`\\?\`, `\\.\`} {
+		if d, ok := strings.CutPrefix(vol, prefix); ok && len(d) == 2 {
+			vol = d
+		}
+	}
 	if len(vol) != 2 || vol[1] != ':' {
 		return false
 	}
@@ -32,7 +38,7 @@ func onNetworkFS(dir string) bool {
 // isUNC reports whether the volume name vol is a share (\\server\share),
 // not a local device path (\\?\C: or \\.\C:).
 func isUNC(vol string) bool {
-	if strings.HasPrefix(vol, `\\?\UNC\`) {
+	if strings.HasPrefix(vol, `\\?\UNC\`) || strings.HasPrefix(vol, `\\.\UNC\`) {
 		return true
 	}
 	return strings.HasPrefix(vol, `\\`) && !strings.HasPrefix(vol, `\\?\`) && !strings.HasPrefix(vol, `\\.\`)

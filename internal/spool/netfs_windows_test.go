@@ -5,7 +5,7 @@ import "testing"
 func TestWindowsShares(t *testing.T) {
 	t.Parallel()
 	for vol, want := range map[string]bool{
-		`\\server\share`: true, `\\?\UNC\server\share`: true,
+		`\\server\share`: true, `\\?\UNC\server\share`: true, `\\.\UNC\server\share`: true,
 		`C:`: false, `\\?\C:`: false, `\\.\C:`: false, ``: false,
 	} {
 		if got := isUNC(vol); got != want {

@@ -236,9 +236,9 @@ func TestRetentionKeepsDependencies(t *testing.T) {
 	}
 }
 
-// A retention pass removes the files a killed worker or writer left in
-// tmp/ (older than spool.StaleTemp, held by no one), with retention set or
-// not, and leaves young ones.
+// A retention pass removes the records a killed worker left in tmp/ (older
+// than spool.StaleTemp, held by no one), with retention set or not, and
+// leaves young ones and other files (an enqueue's or a batch's).
 func TestRetentionSweepsTemp(t *testing.T) {
 	t.Parallel()
 	for _, done := range []float64{0, 7 * 24 * 3600} {
@@ -247,20 +247,23 @@ func TestRetentionSweepsTemp(t *testing.T) {
 			e := newEnv(t)
 			e.cfg.DoneRetention = done
 			tmp := filepath.Join(e.s.Root(), "tmp")
-			old, young := filepath.Join(tmp, "j1.0123456789ab.tmp"), filepath.Join(tmp, "j2.0123456789ab.tmp")
-			for _, p := range []string{old, young} {
+			old, young := filepath.Join(tmp, "j1.0123456789ab.rec"), filepath.Join(tmp, "j2.0123456789ab.rec")
+			batch := filepath.Join(tmp, "j3.0123456789ab.tmp") // an old batch's file, waiting for the lock
+			for _, p := range []string{old, young, batch} {
 				if err := os.WriteFile(p, []byte(`{"command": "true"}`), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
 			long := time.Now().Add(-2 * spool.StaleTemp)
-			if err := os.Chtimes(old, long, long); err != nil {
-				t.Fatal(err)
+			for _, p := range []string{old, batch} {
+				if err := os.Chtimes(p, long, long); err != nil {
+					t.Fatal(err)
+				}
 			}
 			logs := e.startLogged("")
 			e.waitFor("the old file to go", func() bool { return !e.exists(old) })
-			if !e.exists(young) {
-				t.Error("a young file in tmp/ was removed")
+			if !e.exists(young) || !e.exists(batch) {
+				t.Errorf("a young record or a batch's file was removed: %v %v", e.exists(young), e.exists(batch))
 			}
 			if !strings.Contains(logs.String(), "tmp=1") {
 				t.Errorf("the worker's log does not count the file:\n%s", logs)

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,7 +22,17 @@ func outputPipe() (r, w *os.File, err error) {
 		unix.Close(p[1])
 		return nil, nil, os.NewSyscallError("fcntl", err)
 	}
-	return os.NewFile(uintptr(p[0]), "|0"), os.NewFile(uintptr(p[1]), "|1"), nil
+	r = os.NewFile(uintptr(p[0]), "|0")
+	if r.SetReadDeadline(time.Time{}) != nil {
+		// Not in the poller (its registration failed): a non-blocking
+		// read would fail with EAGAIN, so block instead.
+		if err := unix.SetNonblock(p[0], false); err != nil {
+			r.Close()
+			unix.Close(p[1])
+			return nil, nil, os.NewSyscallError("fcntl", err)
+		}
+	}
+	return r, os.NewFile(uintptr(p[1]), "|1"), nil
 }
 
 // gatePipe returns the pipe of a job's gate (see gatedShell): both ends

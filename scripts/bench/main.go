@@ -9,10 +9,12 @@
 //
 // Workloads (-only takes their names):
 //
-//	enqueue  N jobs, one `queuectl enqueue` process each, and the same jobs
-//	         through one `queuectl enqueue --batch`; baseline: a minimal Go
-//	         program started per job that makes one durable write (create,
-//	         write, fsync, rename, fsync the directory)
+//	enqueue  N jobs, one `queuectl enqueue` process each; baseline: a
+//	         minimal Go program started per job that makes one durable write
+//	         (create, write, fsync, rename, fsync the directory). And the
+//	         same jobs through one `queuectl enqueue --batch` (the batch
+//	         rows); baseline: a bare loop in the bench writing the same files
+//	         durably (bare_batch.go)
 //	drain    N `true` jobs already queued, 2 workers, start to last done;
 //	         baseline: xargs -P 2 -n 1 sh -c over the same commands
 //	pickup   an idle worker, jobs enqueued one at a time: from enqueue
@@ -36,10 +38,12 @@
 //
 // Other queues, where installed, join drain and pickup as context (not
 // goals): task-spooler with 2 slots and nq (serial by design; its drain is
-// capped at 500 jobs), each on a private socket or directory. Neither can
-// hold jobs back, so their drain is timed from the first enqueue to the last
-// job done, and their pickup from the start of the enqueueing command. On
-// Debian: apt-get install task-spooler nq (the command is tsp).
+// capped at 500 jobs), each on a private socket or directory. tsp's drain
+// is timed with its jobs queued first (at most 900: two blocker jobs hold
+// its slots on a lock, see spoolerDrain); nq cannot hold jobs back, so its
+// drain is timed from the first enqueue to the last job done. Their pickup
+// runs from the start of the enqueueing command. On Debian: apt-get install
+// task-spooler nq (the command is tsp).
 //
 // When -depth is not given and -drain is under 1000 (a smoke run), -depth
 // is 500 instead of 100000. Workers, tsp servers and temporary files are
