@@ -83,6 +83,7 @@ EXPORT {
 LOG { Default_Log_Level = EVENT; }
 EOF
 rm -f "$W/ganesha.log"
+ulimit -c unlimited # a core dump if it crashes (see below)
 ip netns exec $NS-srv ganesha.nfsd -L "$W/ganesha.log" -f "$W/ganesha.conf" -p "$W/ganesha.pid" -N NIV_EVENT
 for _ in $(seq 1 50); do grep -q 'NFS SERVER INITIALIZED' "$W/ganesha.log" 2>/dev/null && break; sleep 0.2; done
 
@@ -102,7 +103,25 @@ rc=0
 kill_args=()
 [ $KILL = 1 ] && kill_args=(-kill-pidfile "$W/qemu-vm1.pid")
 "$W/bin/vmtest" nfs-host -spool "$EXPORT/spool" -hist "$EXPORT/hist" -jobs "$JOBS" "${kill_args[@]}" \
-  -survivor vm2 -bound "$((LEASE + POLL))s" || rc=$?
+  -survivor vm2 -bound "$((LEASE + POLL))s" &
+checker=$!
+# nfs-ganesha has crashed once (a segfault): if it dies, say so with its log
+# and end the run instead of waiting for the checker's timeout.
+gpid=$(cat "$W/ganesha.pid")
+while kill -0 $checker 2>/dev/null; do
+  if ! kill -0 "$gpid" 2>/dev/null; then
+    echo "FAIL: nfs-ganesha (pid $gpid) died during the run; the end of its log:"
+    tail -n 30 "$W/ganesha.log"
+    dmesg 2>/dev/null | grep -a -i -e ganesha -e segfault | tail -n 5
+    echo "(a core dump, if the system keeps them, is where /proc/sys/kernel/core_pattern says: $(cat /proc/sys/kernel/core_pattern))"
+    kill $checker 2>/dev/null
+    rc=3
+    break
+  fi
+  sleep 1
+done
+crc=0; wait $checker || crc=$?
+[ $rc = 0 ] && rc=$crc
 for n in 1 2; do echo "##### vm$n (serial console, without kernel lines)"; grep -av '^\[' "$W/vm$n.out" | tail -n 15 || true; done
 echo "wall time $(( $(date +%s) - t_start )) s"
 exit $rc

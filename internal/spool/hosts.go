@@ -41,6 +41,24 @@ type shared struct {
 	network bool         // on a network file system, or Options.Network
 	host    string       // this host's name, as workers write it in heartbeats
 	lease   atomic.Int64 // nanoseconds; 0: DefaultLease
+	// orphanScan is when the last orphan scan through this Spool began
+	// (Unix nanoseconds), for OrphanScanTurn.
+	orphanScan atomic.Int64
+}
+
+// OrphanScanTurn reports whether a caller that looks for orphans every
+// `every` is to look now. On a network spool the workers of one process
+// share the scans: each lists processing/ and reads every file in it and
+// its owner's heartbeat, a dozen round trips to the server that one
+// worker's scan makes for all. Elsewhere (a local listing is cheap, and
+// notifications keep each worker's view) it is always true.
+func (s *Spool) OrphanScanTurn(every time.Duration) bool {
+	if !s.network {
+		return true
+	}
+	now := time.Now().UnixNano()
+	last := s.orphanScan.Load()
+	return now-last >= int64(every)-int64(every/10) && s.orphanScan.CompareAndSwap(last, now)
 }
 
 // detectShared fills in s.shared once the spool's directory exists.

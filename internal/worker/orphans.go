@@ -8,29 +8,48 @@ import (
 	"github.com/queuectl/queuectl/internal/spool"
 )
 
-// recoverOrphans puts back the jobs of dead workers.
+// recoverOrphans puts back the jobs of dead workers. Without notifications
+// no event tells of the jobs put back, nor would the other workers see one:
+// this worker indexes them at once and claims them before anything else,
+// so that a recovered job waits neither for a rescan nor for its turn
+// among the first due jobs (see next).
 func (w *Worker) recoverOrphans() {
-	if RecoverOrphans(w.s, w.cfg.Load().MaxRetries, w.cfg.Load().MaxInterrupts, w.log) > 0 {
-		if !w.isWatching() {
-			// No event will tell of the jobs put back: look at once.
-			w.mu.Lock()
-			w.rescan = true
-			w.mu.Unlock()
-		}
-		w.signal()
+	if !w.s.OrphanScanTurn(recoverEvery) {
+		return // another worker of this process scans for all (network spool)
 	}
+	n, back := recoverOrphans(w.s, w.cfg.Load().MaxRetries, w.cfg.Load().MaxInterrupts, w.log)
+	if n == 0 {
+		return
+	}
+	if !w.isWatching() {
+		for _, k := range back {
+			w.inspect(k.state, k.id+".json")
+		}
+		w.mu.Lock()
+		w.first = append(w.first, back...)
+		w.mu.Unlock()
+	}
+	w.signal()
 }
 
 // RecoverOrphans puts back every job in processing/ whose owner is dead,
 // after killing what is left of its run, and returns how many it moved.
 // Files that are not valid jobs are quarantined.
 func RecoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Logger) int {
+	n, _ := recoverOrphans(s, maxRetries, maxInterrupts, log)
+	return n
+}
+
+// recoverOrphans is RecoverOrphans, and returns the keys of the jobs put
+// back where they can be claimed too.
+func recoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Logger) (int, []key) {
 	ids, err := s.Orphans()
 	if err != nil {
 		log.Error("looking for orphans", "err", err)
-		return 0
+		return 0, nil
 	}
 	n := 0
+	var back []key
 	for _, id := range ids {
 		killLeftovers(s, id)
 		j, st, err := s.Recover(id, maxRetries, maxInterrupts)
@@ -45,10 +64,13 @@ func RecoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Log
 			log.Error("recover", "job", id, "err", err)
 		default:
 			n++
+			if st == spool.Pending || st == spool.Failed {
+				back = append(back, key{st, id})
+			}
 			log.Warn("recovered", "job", id, "from", spool.Processing, "to", st, "attempt", j.Attempts, "dead_worker", j.Worker)
 		}
 	}
-	return n
+	return n, back
 }
 
 // spoolPath returns the spool's absolute path, which jobs get as

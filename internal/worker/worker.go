@@ -7,7 +7,9 @@ package worker
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,14 @@ const (
 	safetyRescan    = 30 * time.Second       // with file notifications (see rescanEvery)
 	maxBatch        = 64                     // outcomes recorded together at most
 	maxFaultPause   = 30 * time.Second       // the longest wait after faults of the worker's own (see backOff)
+
+	// spreadWindow is how many of the best due jobs (of one priority) a
+	// polling worker picks from at random. Without notifications every
+	// worker's index lags the spool by up to poll_interval, and workers
+	// that all went for the best job would all but one lose its rename,
+	// each loss costing round trips to a network file system. Priority
+	// order holds; within a priority, claims may run this far out of order.
+	spreadWindow = 8
 )
 
 // Options configure a worker.
@@ -81,6 +91,9 @@ type Worker struct {
 	metricsLock *spool.MetricsLock // held while this worker keeps metrics_file
 	metricsErr  string             // the last error writing metrics_file
 	cfgSeen     configStamp        // the configuration file as last polled (see pollConfig)
+	first       []key              // recovered by this polling worker: claimed first (see recoverOrphans)
+	pick        *rand.Rand         // which of the first jobs a polling worker claims (see next); under mu
+	lost        atomic.Int64       // claims lost to another claimer (the file was gone or locked)
 }
 
 type badFile struct {
@@ -93,11 +106,21 @@ func New(o Options) *Worker {
 	host, _ := os.Hostname()
 	w := &Worker{
 		id: o.ID, s: o.Spool, spoolPath: spoolPath(o.Spool), path: o.ConfigPath, log: o.Log.With("worker", o.ID), host: host,
-		idx: newIndex(), wait: newWaiting(), bad: map[key]badFile{}, wake: make(chan struct{}, 1), beatNow: make(chan struct{}, 1), state: "idle",
+		idx: newIndex(), wait: newWaiting(), pick: rand.New(rand.NewPCG(idSeed(o.ID))), bad: map[key]badFile{}, wake: make(chan struct{}, 1), beatNow: make(chan struct{}, 1), state: "idle",
 	}
 	w.cfg.Store(o.Config)
 	o.Spool.SetLease(config.Seconds(o.Config.Lease))
 	return w
+}
+
+// idSeed returns a seed for the worker's choice of jobs, from its id: a
+// fixed sequence for one id, different sequences for different ids.
+func idSeed(id string) (uint64, uint64) {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	a := h.Sum64()
+	h.Write([]byte{0})
+	return a, h.Sum64()
 }
 
 // ID returns the worker's id.
@@ -179,7 +202,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if ctx.Err() != nil || w.draining.Load() || w.s.StopRequested(w.id) {
 			w.setState("stopping", "", 0)
 			_ = w.beat(reg)
-			w.log.Info("worker stopped")
+			w.log.Info("worker stopped", "claims_lost", w.lost.Load())
 			return nil
 		}
 		poll := w.rescanEvery()
@@ -315,10 +338,26 @@ func (w *Worker) takeRescan() bool {
 	return r
 }
 
+// next returns the job to claim next: the best one due, or, when the
+// worker polls (see spread), one of the first few of the best priority.
 func (w *Worker) next() (key, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.idx.next(time.Now())
+	if w.watching {
+		return w.idx.next(time.Now())
+	}
+	for len(w.first) > 0 { // jobs this worker recovered (see recoverOrphans)
+		k := w.first[0]
+		if it, ok := w.idx.items[k]; ok && !it.due.After(time.Now()) {
+			return k, true
+		}
+		w.first = w.first[1:]
+	}
+	first := w.idx.firstReady(time.Now(), spreadWindow)
+	if len(first) == 0 {
+		return key{}, false
+	}
+	return first[w.pick.IntN(len(first))], true
 }
 
 func (w *Worker) nextDue() (time.Time, bool) {
