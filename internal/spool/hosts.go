@@ -44,6 +44,7 @@ type shared struct {
 	// orphanScan is when the last orphan scan through this Spool began
 	// (Unix nanoseconds), for OrphanScanTurn.
 	orphanScan atomic.Int64
+	netc       netCache // see NamesShared
 }
 
 // OrphanScanTurn reports whether a caller that looks for orphans every

@@ -126,9 +126,19 @@ func (w *Worker) keyOf(st spool.State, name string) key {
 
 // inspect reads one file of a claimable directory into the index, or notes
 // it as bad; entries that can never become jobs are quarantined at once.
-func (w *Worker) inspect(st spool.State, name string) {
+func (w *Worker) inspect(st spool.State, name string) { w.inspectFrom(st, name, false) }
+
+// inspectFrom is inspect; shared takes what another worker of this
+// process read of the file a moment ago, where the spool shares that (see
+// spool.PeekShared): for a rescan without notifications, where all the
+// workers of a process read the same new files.
+func (w *Worker) inspectFrom(st spool.State, name string, shared bool) {
 	k := w.keyOf(st, name)
-	j, err := w.s.Peek(st, name)
+	peek := w.s.Peek
+	if shared {
+		peek = w.s.PeekShared
+	}
+	j, err := peek(st, name)
 	if err == nil && j.Waits() {
 		w.inspectWaiting(k, j)
 		return
@@ -202,11 +212,12 @@ func (w *Worker) notePaused() {
 // configuration file.
 func (w *Worker) scan() {
 	w.notePaused()
-	if !w.isWatching() {
+	polling := !w.isWatching()
+	if polling {
 		w.pollConfig()
 	}
 	for _, st := range []spool.State{spool.Pending, spool.Failed} {
-		names, err := w.s.Names(st)
+		names, err := w.listClaimable(st, polling)
 		if err != nil {
 			w.log.Error("rescan", "state", st, "err", err)
 			continue
@@ -220,7 +231,7 @@ func (w *Worker) scan() {
 			_, isBad := w.bad[k]
 			w.mu.Unlock()
 			if !known && !isBad { // a bad file waits for checkBad
-				w.inspect(st, name)
+				w.inspectFrom(st, name, polling)
 			}
 		}
 		var gone []key
@@ -252,6 +263,16 @@ func (w *Worker) scan() {
 		}
 		w.mu.Unlock()
 	}
+}
+
+// listClaimable lists a claimable directory for scan. Polling, every
+// worker of the process rescans as often: one listing serves them all where
+// the spool shares it (a network spool).
+func (w *Worker) listClaimable(st spool.State, polling bool) ([]string, error) {
+	if polling {
+		return w.s.NamesShared(st, config.Seconds(w.cfg.Load().PollInterval))
+	}
+	return w.s.Names(st)
 }
 
 // badDue returns when the grace of the oldest bad file ends.

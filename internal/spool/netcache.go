@@ -1,0 +1,133 @@
+package spool
+
+import (
+	"sync"
+	"time"
+
+	"github.com/queuectl/queuectl/internal/job"
+)
+
+// peekShareFor is how long a job file read by one worker of a process
+// serves the others (see PeekShared).
+const peekShareFor = 10 * time.Second
+
+// netCache shares, between the workers of one process on a network spool,
+// what each would otherwise read from the server on its own: the listings
+// of the claimable directories and the job files new in them. Every worker
+// keeps its own index, rescans every poll_interval and, at the start, reads
+// every pending job; on NFS each listing and each read is a round trip (and,
+// with noac and lookupcache=none, several), so four workers on one host
+// read everything four times. What is shared is only a hint for the index:
+// a claim opens and checks the file itself.
+type netCache struct {
+	mu    sync.Mutex
+	lists map[State]*listing
+	peeks map[peekKey]*peeked
+}
+
+type listing struct {
+	mu    sync.Mutex // held while the directory is read: other callers wait for the result
+	at    time.Time
+	names []string
+}
+
+type peekKey struct {
+	st   State
+	name string
+}
+
+type peeked struct {
+	done chan struct{} // closed once j and err are set
+	at   time.Time
+	j    *job.Job
+	err  error
+}
+
+// NamesShared is Names, except that on a network spool a listing that
+// another caller of this process made less than maxAge ago is returned
+// instead of a new one; callers that come while a listing is being read
+// wait for it. The slice is shared: callers must not change it.
+func (s *Spool) NamesShared(st State, maxAge time.Duration) ([]string, error) {
+	if !s.network {
+		return s.names(st)
+	}
+	s.netc.mu.Lock()
+	if s.netc.lists == nil {
+		s.netc.lists = map[State]*listing{}
+	}
+	l := s.netc.lists[st]
+	if l == nil {
+		l = &listing{}
+		s.netc.lists[st] = l
+	}
+	s.netc.mu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.at.IsZero() && time.Since(l.at) < maxAge {
+		return l.names, nil
+	}
+	at := time.Now() // the listing shows the directory as of this moment, or later
+	names, err := s.names(st)
+	if err != nil {
+		return nil, err
+	}
+	l.at, l.names = at, names
+	return names, nil
+}
+
+// PeekShared is Peek, except that on a network spool a job that another
+// caller of this process read from the same entry within the last
+// peekShareFor is returned instead of reading the file again (errors are
+// not shared); callers that come while the file is being read wait for it.
+// The job is shared: callers must not change it. It may be out of date
+// (the job left and came back under the same name), so it is for choosing
+// what to claim, which reads the file again, not for acting on.
+func (s *Spool) PeekShared(st State, name string) (*job.Job, error) {
+	if !s.network {
+		return s.readName(st, name)
+	}
+	k := peekKey{st, name}
+	now := time.Now()
+	s.netc.mu.Lock()
+	if s.netc.peeks == nil {
+		s.netc.peeks = map[peekKey]*peeked{}
+	}
+	p := s.netc.peeks[k]
+	if p != nil {
+		select {
+		case <-p.done:
+			if p.err != nil || now.Sub(p.at) >= peekShareFor {
+				p = nil // read it again
+			}
+		default: // being read
+		}
+	}
+	if p != nil {
+		s.netc.mu.Unlock()
+		<-p.done
+		return p.j, p.err
+	}
+	p = &peeked{done: make(chan struct{})}
+	s.netc.peeks[k] = p
+	if len(s.netc.peeks) > 1024 && len(s.netc.peeks)%256 == 0 {
+		s.netc.prune(now)
+	}
+	s.netc.mu.Unlock()
+	p.at = time.Now()
+	p.j, p.err = s.readName(st, name)
+	close(p.done)
+	return p.j, p.err
+}
+
+// prune drops the entries that no longer serve (c.mu held).
+func (c *netCache) prune(now time.Time) {
+	for k, p := range c.peeks {
+		select {
+		case <-p.done:
+			if p.err != nil || now.Sub(p.at) >= peekShareFor {
+				delete(c.peeks, k)
+			}
+		default:
+		}
+	}
+}

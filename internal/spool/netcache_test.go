@@ -1,0 +1,84 @@
+//go:build !windows
+
+package spool
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/queuectl/queuectl/internal/job"
+)
+
+// TestNetworkReadsShared: on a network spool the workers of one process
+// share listings (for maxAge) and reads of new job files, and one orphan
+// scan per interval; on a local spool every call reads anew.
+func TestNetworkReadsShared(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		network bool
+	}{
+		{name: "network", network: true},
+		{name: "local", network: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := OpenWith(filepath.Join(t.TempDir(), "spool"), Options{Network: tc.network})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Enqueue(&job.Job{ID: "a", Command: "true", Priority: 1}); err != nil {
+				t.Fatal(err)
+			}
+			first, err := s.NamesShared(Pending, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			j, err := s.PeekShared(Pending, "a.json")
+			if err != nil || j.Priority != 1 {
+				t.Fatalf("PeekShared: %v, %v", j, err)
+			}
+			// Changes that a shared read does not see yet.
+			if err := s.Enqueue(&job.Job{ID: "b", Command: "true"}); err != nil {
+				t.Fatal(err)
+			}
+			l, err := s.Claim(Pending, "a", "w1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.SetRequeue("again", 5)
+			if err := s.Commit(l)[0]; err != nil {
+				t.Fatal(err)
+			}
+			again, err := s.NamesShared(Pending, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if shared := slices.Equal(again, first); shared != tc.network {
+				t.Errorf("second listing %v after %v: shared %v, want %v", again, first, shared, tc.network)
+			}
+			fresh, err := s.NamesShared(Pending, 0)
+			if err != nil || len(fresh) != 2 {
+				t.Errorf("listing with maxAge 0: %v, %v; want both jobs", fresh, err)
+			}
+			j, err = s.PeekShared(Pending, "a.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if shared := j.Attempts == 0; shared != tc.network {
+				t.Errorf("second read: attempts %d; shared %v, want %v", j.Attempts, shared, tc.network)
+			}
+			if j, err := s.Peek(Pending, "a.json"); err != nil || j.Attempts != 1 {
+				t.Errorf("Peek: %v, %v; want the file as it is, attempts 1", j, err)
+			}
+			if !s.OrphanScanTurn(time.Hour) {
+				t.Error("the first orphan scan is not this caller's turn")
+			}
+			if turn := s.OrphanScanTurn(time.Hour); turn == tc.network {
+				t.Errorf("a second orphan scan within the interval: turn %v", turn)
+			}
+		})
+	}
+}

@@ -1,0 +1,66 @@
+// Network spools are not detected on Windows (see spool's hosts_test.go).
+
+//go:build !windows
+
+package worker
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/queuectl/queuectl/internal/config"
+	"github.com/queuectl/queuectl/internal/job"
+	"github.com/queuectl/queuectl/internal/spool"
+)
+
+// TestPollingWorkerClaimsWhatItRecovered: a polling worker on a network
+// spool that puts back the job of a dead worker of another host claims it
+// next itself, without waiting for a rescan or for its turn among the first
+// due jobs (the host kill of nfs-test.sh is timed to that job's end).
+func TestPollingWorkerClaimsWhatItRecovered(t *testing.T) {
+	t.Parallel()
+	s, err := spool.OpenWith(filepath.Join(t.TempDir(), "spool"), spool.Options{Network: true, Lease: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	base := time.Now().Add(-time.Hour)
+	if err := s.Enqueue(&job.Job{ID: "held", Command: "true", CreatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if err := s.Enqueue(&job.Job{ID: fmt.Sprintf("j%02d", i), Command: "true", CreatedAt: base.Add(time.Duration(i+1) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A worker of another host claimed "held" and stopped beating a lease ago.
+	const dead = "otherhost-1-aa"
+	reg, err := s.Register(dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	if err := reg.Beat(spool.Heartbeat{Host: "otherhost", State: "busy", Job: "held", HeartbeatAt: time.Now().UTC().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.Claim(spool.Pending, "held", dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Release()
+
+	w := New(Options{ID: "thishost-1-bb", Spool: s, Config: &cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	w.scan() // as at its start: "held" is in processing/ then
+	w.recoverOrphans()
+	if n, _ := s.Count(spool.Processing); n != 0 {
+		t.Fatalf("the dead worker's job was not recovered: %d in processing/", n)
+	}
+	k, ok := w.next()
+	if !ok || k.id != "held" {
+		t.Errorf("next after the recovery: %q (%v), want the recovered job", k.id, ok)
+	}
+}
