@@ -3,6 +3,7 @@
 package spool
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -80,5 +81,53 @@ func TestNetworkReadsShared(t *testing.T) {
 				t.Errorf("a second orphan scan within the interval: turn %v", turn)
 			}
 		})
+	}
+}
+
+// TestOrphanScanAtExpiry: on a network spool the next orphan scan is due
+// the moment the heartbeat of a live owner of another host becomes older
+// than the lease, not only a scan interval after the last scan: a dead
+// host's jobs are then seen a lease after its last heartbeat.
+func TestOrphanScanAtExpiry(t *testing.T) {
+	t.Parallel()
+	s := openNetwork(t) // lease 30 s
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	const owner = "hosta-1-aa"
+	data, err := json.Marshal(Heartbeat{ID: owner, Host: "hosta", State: "busy", HeartbeatAt: now.Add(-28 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, s.workerPath(owner, ".json"), string(data))
+	l := claimAs(t, s, "a", owner)
+	defer l.Release()
+	if got := s.UntilOrphanScan(time.Hour); got != time.Hour {
+		t.Errorf("before any scan: next in %v, want the interval", got)
+	}
+	if !s.OrphanScanTurn(time.Hour) {
+		t.Fatal("the first scan is not due")
+	}
+	if ids, err := s.Orphans(); err != nil || len(ids) != 0 {
+		t.Fatalf("Orphans with the owner alive: %v, %v", ids, err)
+	}
+	if got, want := s.UntilOrphanScan(time.Hour), 2*time.Second+time.Millisecond; got != want {
+		t.Errorf("next scan in %v, want %v (when the owner's heartbeat expires)", got, want)
+	}
+	now = now.Add(time.Second)
+	if s.OrphanScanTurn(time.Hour) {
+		t.Error("a scan is due before the heartbeat expired")
+	}
+	now = now.Add(time.Second + 2*time.Millisecond)
+	if !s.OrphanScanTurn(time.Hour) {
+		t.Fatal("no scan due once the heartbeat expired")
+	}
+	if ids, err := s.Orphans(); err != nil || !slices.Equal(ids, []string{"a"}) {
+		t.Fatalf("Orphans after the expiry: %v, %v; want [a]", ids, err)
+	}
+	if s.OrphanScanTurn(time.Hour) {
+		t.Error("a second scan is due for the same expiry")
+	}
+	if got := s.UntilOrphanScan(time.Hour); got != time.Hour {
+		t.Errorf("no live owner left: next in %v, want the interval", got)
 	}
 }

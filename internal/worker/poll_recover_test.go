@@ -64,3 +64,20 @@ func TestPollingWorkerClaimsWhatItRecovered(t *testing.T) {
 		t.Errorf("next after the recovery: %q (%v), want the recovered job", k.id, ok)
 	}
 }
+
+// TestNetworkHeartbeatOnlyPeriodic: on a network spool a change of state
+// waits for the periodic heartbeat instead of costing a write of its own.
+func TestNetworkHeartbeatOnlyPeriodic(t *testing.T) {
+	t.Parallel()
+	for _, network := range []bool{true, false} {
+		s, err := spool.OpenWith(filepath.Join(t.TempDir(), "spool"), spool.Options{Network: network})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := config.Default()
+		w := New(Options{ID: "h-1-aa", Spool: s, Config: &cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if got := w.beatOnChange(); got == network {
+			t.Errorf("network %v: heartbeat written on each change of state: %v", network, got)
+		}
+	}
+}

@@ -193,7 +193,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { w.heartbeats(bg, reg) })
 	wg.Go(func() { w.keepMetricsFile(bg, reg) })
-	wg.Go(func() { w.every(bg, recoverEvery, w.recoverOrphans) })
+	wg.Go(func() { w.orphanScans(bg) })
 	jan := newJanitor(w.s, w.Config, w.log) // retention (janitor.go)
 	jan.start(&wg)
 	defer jan.shutdown()
@@ -260,16 +260,18 @@ func (w *Worker) rescanEvery() time.Duration {
 	return poll
 }
 
-// every calls f every d until ctx ends.
-func (w *Worker) every(ctx context.Context, d time.Duration, f func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
+// orphanScans calls recoverOrphans every recoverEvery, and on a network
+// spool also the moment a heartbeat of another host's worker that owns a
+// job expires (see spool.UntilOrphanScan), until ctx ends.
+func (w *Worker) orphanScans(ctx context.Context) {
 	for {
+		t := time.NewTimer(w.s.UntilOrphanScan(recoverEvery))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
-			f()
+			w.recoverOrphans()
 		}
 	}
 }
@@ -277,7 +279,8 @@ func (w *Worker) every(ctx context.Context, d time.Duration, f func()) {
 // heartbeats writes the heartbeat every heartbeatEvery, and after each
 // change of state (beatSoon) but at most once per beatGap: the state of a
 // busy worker changes with every job, and a file written per job would
-// cost more than short jobs do. Until ctx ends.
+// cost more than short jobs do. On a network spool only every
+// heartbeatEvery (see beatOnChange). Until ctx ends.
 func (w *Worker) heartbeats(ctx context.Context, reg *spool.Registration) {
 	t := time.NewTicker(heartbeatEvery)
 	defer t.Stop()
@@ -289,6 +292,9 @@ func (w *Worker) heartbeats(ctx context.Context, reg *spool.Registration) {
 		case <-t.C:
 			w.saveCounts(reg) // with the periodic beat: a crash loses at most heartbeatEvery of counts
 		case <-w.beatNow:
+			if !w.beatOnChange() {
+				continue
+			}
 			if wait := beatGap - time.Since(last); wait > 0 {
 				w.pause(ctx, wait)
 			}
@@ -297,6 +303,13 @@ func (w *Worker) heartbeats(ctx context.Context, reg *spool.Registration) {
 		last = time.Now()
 	}
 }
+
+// beatOnChange reports whether a change of state is written to the
+// heartbeat soon (see heartbeats), or only with the next periodic one: on a
+// network spool, where each write of the heartbeat costs several round
+// trips to the server and a busy worker's state changes twice a job, the
+// state that others see lags by up to heartbeatEvery instead.
+func (w *Worker) beatOnChange() bool { return !w.s.Network() }
 
 func (w *Worker) beatSoon() {
 	select {

@@ -23,6 +23,9 @@ type jobFile struct {
 	State    string `json:"state"`
 	Worker   string `json:"worker"`
 	Attempts int    `json:"attempts"`
+
+	StartedAt  time.Time `json:"started_at"`  // of the last run
+	FinishedAt time.Time `json:"finished_at"` // of the last run
 }
 
 // nfsHost watches a run of scripts/nfs-test.sh from the host, through the
@@ -71,7 +74,7 @@ func nfsHost(args []string) error {
 		}
 		t0 := time.Now()
 		killed = true
-		fmt.Printf("killed qemu pid %d at %s (done %d of %d)\n", pid, t0.Sub(start).Round(time.Second), count(*spoolDir, "done"), *jobs)
+		fmt.Printf("killed qemu pid %d at %s, %s UTC (done %d of %d)\n", pid, t0.Sub(start).Round(time.Second), t0.UTC().Format("15:04:05.000"), count(*spoolDir, "done"), *jobs)
 		for _, j := range readDir(filepath.Join(*spoolDir, "processing")) {
 			if j.State == "processing" && j.Worker != "" && !strings.HasPrefix(j.Worker, *survivor+"-") {
 				held = append(held, j.ID)
@@ -98,6 +101,17 @@ func nfsHost(args []string) error {
 			putBack = recovery
 		}
 		fmt.Printf("the survivor put them back %.1f s after the kill and finished them %.1f s after it (bound %s)\n", putBack.Seconds(), recovery.Seconds(), *bound)
+		// Where the time went, by the clocks of the guests (which may be
+		// a little off the host's): the last run of each as its file says.
+		for _, id := range held {
+			data, err := os.ReadFile(filepath.Join(*spoolDir, "done", id+".json"))
+			var j jobFile
+			if err != nil || json.Unmarshal(data, &j) != nil {
+				continue
+			}
+			fmt.Printf("  %s: run by %s from %.1f s to %.1f s after the kill (%.0f ms)\n", id, j.Worker,
+				j.StartedAt.Sub(t0).Seconds(), j.FinishedAt.Sub(t0).Seconds(), float64(j.FinishedAt.Sub(j.StartedAt).Milliseconds()))
+		}
 	}
 	if err := waitUntil(deadline, func() bool { return count(*spoolDir, "done") >= *jobs }, *spoolDir, *jobs); err != nil {
 		return err
