@@ -47,7 +47,7 @@ echo "enqueued $JOBS jobs"
 # --- guest scenario: mount, start 4 workers, run until killed
 cat > "$W/scen.sh" <<'EOF'
 mkdir -p /mnt/q
-vmtest mount "$srv:/export" /mnt/q nfs4 "vers=4.2,addr=$srv,clientaddr=10.0.2.15,noac,lookupcache=none" || exit 1
+vmtest mount "$srv:/export" /mnt/q nfs4 "vers=4.2,addr=$srv,clientaddr=10.0.2.15,noac,lookupcache=none,nordirplus" || exit 1
 cd /mnt/q
 # wait for the other guest, so both start together
 touch "/mnt/q/ready-$hn"

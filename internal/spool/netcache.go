@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -27,9 +28,14 @@ type netCache struct {
 
 type listing struct {
 	mu    sync.Mutex // held while the directory is read: other callers wait for the result
-	at    time.Time
+	at    time.Time  // when the reading began
+	took  time.Duration
 	names []string
 }
+
+// listingShare is how many times the duration of a listing it serves for
+// at least (see NamesShared).
+const listingShare = 4
 
 type peekKey struct {
 	st   State
@@ -44,13 +50,17 @@ type peeked struct {
 }
 
 // NamesShared is Names, except that on a network spool a listing that
-// another caller of this process made less than maxAge ago is returned
+// another caller of this process began less than maxAge ago is returned
 // instead of a new one; callers that come while a listing is being read
-// wait for it. The slice is shared: callers must not change it.
+// wait for it, and take it. A large directory can take seconds to list
+// over NFS, under emulation: a listing then serves for listingShare times
+// as long as it took, so that listing takes at most a fifth of the time.
+// The slice is shared: callers must not change it.
 func (s *Spool) NamesShared(st State, maxAge time.Duration) ([]string, error) {
 	if !s.network {
 		return s.names(st)
 	}
+	asked := time.Now()
 	s.netc.mu.Lock()
 	if s.netc.lists == nil {
 		s.netc.lists = map[State]*listing{}
@@ -63,7 +73,7 @@ func (s *Spool) NamesShared(st State, maxAge time.Duration) ([]string, error) {
 	s.netc.mu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.at.IsZero() && time.Since(l.at) < maxAge {
+	if !l.at.IsZero() && (!l.at.Before(asked) || time.Since(l.at) < max(maxAge, listingShare*l.took)) {
 		return l.names, nil
 	}
 	at := time.Now() // the listing shows the directory as of this moment, or later
@@ -71,18 +81,24 @@ func (s *Spool) NamesShared(st State, maxAge time.Duration) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.at, l.names = at, names
+	l.at, l.took, l.names = at, time.Since(at), names
 	return names, nil
 }
+
+// ErrBeingRead is PeekShared's answer, without wait, for a file that
+// another caller is reading.
+var ErrBeingRead = errors.New("being read by another caller")
 
 // PeekShared is Peek, except that on a network spool a job that another
 // caller of this process read from the same entry within the last
 // peekShareFor is returned instead of reading the file again (errors are
-// not shared); callers that come while the file is being read wait for it.
+// not shared). A caller that comes while the file is being read waits for
+// it if wait is set, else gets ErrBeingRead: callers that read many files
+// then read different ones side by side instead of the same ones in turn.
 // The job is shared: callers must not change it. It may be out of date
 // (the job left and came back under the same name), so it is for choosing
 // what to claim, which reads the file again, not for acting on.
-func (s *Spool) PeekShared(st State, name string) (*job.Job, error) {
+func (s *Spool) PeekShared(st State, name string, wait bool) (*job.Job, error) {
 	if !s.network {
 		return s.readName(st, name)
 	}
@@ -104,6 +120,13 @@ func (s *Spool) PeekShared(st State, name string) (*job.Job, error) {
 	}
 	if p != nil {
 		s.netc.mu.Unlock()
+		if !wait {
+			select {
+			case <-p.done:
+			default:
+				return nil, ErrBeingRead
+			}
+		}
 		<-p.done
 		return p.j, p.err
 	}

@@ -4,6 +4,7 @@ package spool
 
 import (
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -37,7 +38,7 @@ func TestNetworkReadsShared(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			j, err := s.PeekShared(Pending, "a.json")
+			j, err := s.PeekShared(Pending, "a.json", true)
 			if err != nil || j.Priority != 1 {
 				t.Fatalf("PeekShared: %v, %v", j, err)
 			}
@@ -64,7 +65,7 @@ func TestNetworkReadsShared(t *testing.T) {
 			if err != nil || len(fresh) != 2 {
 				t.Errorf("listing with maxAge 0: %v, %v; want both jobs", fresh, err)
 			}
-			j, err = s.PeekShared(Pending, "a.json")
+			j, err = s.PeekShared(Pending, "a.json", true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,5 +130,54 @@ func TestOrphanScanAtExpiry(t *testing.T) {
 	}
 	if got := s.UntilOrphanScan(time.Hour); got != time.Hour {
 		t.Errorf("no live owner left: next in %v, want the interval", got)
+	}
+}
+
+// TestPeekSharedBeingRead: a caller that does not wait gets ErrBeingRead
+// for a file that another caller is reading, and the shared result once
+// that read is over.
+func TestPeekSharedBeingRead(t *testing.T) {
+	t.Parallel()
+	s := openNetwork(t)
+	if err := s.Enqueue(&job.Job{ID: "a", Command: "true", Priority: 3}); err != nil {
+		t.Fatal(err)
+	}
+	p := &peeked{done: make(chan struct{})} // as PeekShared leaves it while it reads
+	s.netc.peeks = map[peekKey]*peeked{{Pending, "a.json"}: p}
+	if _, err := s.PeekShared(Pending, "a.json", false); !errors.Is(err, ErrBeingRead) {
+		t.Fatalf("PeekShared without wait during a read: %v, want ErrBeingRead", err)
+	}
+	p.at, p.j = time.Now(), &job.Job{ID: "a", Priority: 7}
+	close(p.done)
+	if j, err := s.PeekShared(Pending, "a.json", false); err != nil || j.Priority != 7 {
+		t.Fatalf("PeekShared after the read: %v, %v; want the shared job", j, err)
+	}
+}
+
+// TestSlowListingServesLonger: a listing that took long serves for
+// listingShare times as long, so that a large directory on a slow server
+// is not listed over and over.
+func TestSlowListingServesLonger(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		took   time.Duration
+		shared bool
+	}{
+		{name: "slow listing", took: time.Second, shared: true},
+		{name: "quick listing", took: time.Millisecond, shared: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := openNetwork(t)
+			s.netc.lists = map[State]*listing{Pending: {at: time.Now().Add(-2 * time.Second), took: tc.took, names: []string{"old.json"}}}
+			names, err := s.NamesShared(Pending, time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if shared := slices.Equal(names, []string{"old.json"}); shared != tc.shared {
+				t.Errorf("listing %v: shared %v, want %v", names, shared, tc.shared)
+			}
+		})
 	}
 }

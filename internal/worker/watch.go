@@ -126,22 +126,36 @@ func (w *Worker) keyOf(st spool.State, name string) key {
 
 // inspect reads one file of a claimable directory into the index, or notes
 // it as bad; entries that can never become jobs are quarantined at once.
-func (w *Worker) inspect(st spool.State, name string) { w.inspectFrom(st, name, false) }
+func (w *Worker) inspect(st spool.State, name string) { w.inspectFrom(st, name, readOwn) }
 
-// inspectFrom is inspect; shared takes what another worker of this
-// process read of the file a moment ago, where the spool shares that (see
-// spool.PeekShared): for a rescan without notifications, where all the
-// workers of a process read the same new files.
-func (w *Worker) inspectFrom(st spool.State, name string, shared bool) {
+// How inspectFrom reads a file.
+const (
+	readOwn      = iota // Peek
+	readShared          // PeekShared, waiting for another worker's read
+	readOrReturn        // PeekShared; false if another worker reads the file now
+)
+
+// inspectFrom is inspect; how says whether to take what another worker of
+// this process read of the file a moment ago, where the spool shares that
+// (see spool.PeekShared): for a rescan without notifications, where all
+// the workers of a process read the same new files. It returns false, the
+// file not looked at, if another worker is reading it (readOrReturn).
+func (w *Worker) inspectFrom(st spool.State, name string, how int) bool {
 	k := w.keyOf(st, name)
-	peek := w.s.Peek
-	if shared {
-		peek = w.s.PeekShared
+	var j *job.Job
+	var err error
+	switch how {
+	case readOwn:
+		j, err = w.s.Peek(st, name)
+	default:
+		j, err = w.s.PeekShared(st, name, how == readShared)
+		if errors.Is(err, spool.ErrBeingRead) {
+			return false
+		}
 	}
-	j, err := peek(st, name)
 	if err == nil && j.Waits() {
 		w.inspectWaiting(k, j)
-		return
+		return true
 	}
 	w.mu.Lock()
 	w.wait.remove(k) // no job, or one that no longer waits
@@ -178,6 +192,7 @@ func (w *Worker) inspectFrom(st spool.State, name string, shared bool) {
 			w.signal() // the main loop waits for its grace to end
 		}
 	}
+	return true
 }
 
 func (w *Worker) quarantine(st spool.State, name string, reason error) {
@@ -223,6 +238,7 @@ func (w *Worker) scan() {
 			continue
 		}
 		present := make(map[key]bool, len(names))
+		var later []string // being read by another worker (see inspectFrom)
 		for _, name := range names {
 			k := w.keyOf(st, name)
 			present[k] = true
@@ -230,9 +246,17 @@ func (w *Worker) scan() {
 			known := w.idx.has(k) || w.wait.has(k) // a waiting job is not looked at again
 			_, isBad := w.bad[k]
 			w.mu.Unlock()
-			if !known && !isBad { // a bad file waits for checkBad
-				w.inspectFrom(st, name, polling)
+			if known || isBad { // a bad file waits for checkBad
+				continue
 			}
+			if !polling {
+				w.inspect(st, name)
+			} else if !w.inspectFrom(st, name, readOrReturn) {
+				later = append(later, name)
+			}
+		}
+		for _, name := range later {
+			w.inspectFrom(st, name, readShared)
 		}
 		var gone []key
 		w.mu.Lock()
