@@ -24,6 +24,7 @@ type netCache struct {
 	mu    sync.Mutex
 	lists map[State]*listing
 	peeks map[peekKey]*peeked
+	back  []peekKey // jobs put back by a recovery, for the next worker free (see OfferBack)
 }
 
 type listing struct {
@@ -153,4 +154,30 @@ func (c *netCache) prune(now time.Time) {
 		default:
 		}
 	}
+}
+
+// OfferBack hands the job id, which a recovery has just put back into
+// state st, to whichever worker of this process is free first (TakeBack):
+// without notifications the others would see it only at their next rescan.
+// The hint is kept only where it is taken (a network spool, or one whose
+// workers poll, which call TakeBack).
+func (s *Spool) OfferBack(st State, id string) {
+	s.netc.mu.Lock()
+	defer s.netc.mu.Unlock()
+	if len(s.netc.back) < 1024 {
+		s.netc.back = append(s.netc.back, peekKey{st, id})
+	}
+}
+
+// TakeBack returns a job that OfferBack handed over, if any, once: the
+// state it was put back into, and its id.
+func (s *Spool) TakeBack() (State, string, bool) {
+	s.netc.mu.Lock()
+	defer s.netc.mu.Unlock()
+	if len(s.netc.back) == 0 {
+		return "", "", false
+	}
+	k := s.netc.back[0]
+	s.netc.back = s.netc.back[1:]
+	return k.st, k.name, true
 }

@@ -10,9 +10,10 @@ import (
 
 // recoverOrphans puts back the jobs of dead workers. Without notifications
 // no event tells of the jobs put back, nor would the other workers see one:
-// this worker indexes them at once and claims them before anything else,
-// so that a recovered job waits neither for a rescan nor for its turn
-// among the first due jobs (see next).
+// they are handed to the workers of this process (spool.OfferBack), each
+// free worker claiming one before anything else, so that a recovered job
+// waits neither for a rescan nor for its turn among the first due jobs
+// (see next), and several recovered jobs run side by side.
 func (w *Worker) recoverOrphans() {
 	if !w.s.OrphanScanTurn(recoverEvery) {
 		return // another worker of this process scans for all (network spool)
@@ -23,11 +24,8 @@ func (w *Worker) recoverOrphans() {
 	}
 	if !w.isWatching() {
 		for _, k := range back {
-			w.inspect(k.state, k.id+".json")
+			w.s.OfferBack(k.state, k.id)
 		}
-		w.mu.Lock()
-		w.first = append(w.first, back...)
-		w.mu.Unlock()
 	}
 	w.signal()
 }

@@ -17,11 +17,13 @@ import (
 	"github.com/queuectl/queuectl/internal/spool"
 )
 
-// TestPollingWorkerClaimsWhatItRecovered: a polling worker on a network
-// spool that puts back the job of a dead worker of another host claims it
-// next itself, without waiting for a rescan or for its turn among the first
-// due jobs (the host kill of nfs-test.sh is timed to that job's end).
-func TestPollingWorkerClaimsWhatItRecovered(t *testing.T) {
+// TestPollingWorkersClaimWhatWasRecovered: a polling worker on a network
+// spool that puts back the job of a dead worker of another host hands it
+// to the first worker of its process that looks for a job, itself or
+// another, which claims it next, without waiting for a rescan or for its
+// turn among the first due jobs (the host kill of nfs-test.sh is timed to
+// that job's end); it is handed over once.
+func TestPollingWorkersClaimWhatWasRecovered(t *testing.T) {
 	t.Parallel()
 	s, err := spool.OpenWith(filepath.Join(t.TempDir(), "spool"), spool.Options{Network: true, Lease: 30 * time.Second})
 	if err != nil {
@@ -54,14 +56,19 @@ func TestPollingWorkerClaimsWhatItRecovered(t *testing.T) {
 	l.Release()
 
 	w := New(Options{ID: "thishost-1-bb", Spool: s, Config: &cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	w.scan() // as at its start: "held" is in processing/ then
+	other := New(Options{ID: "thishost-1-cc", Spool: s, Config: &cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	w.scan() // as at their start: "held" is in processing/ then
+	other.scan()
 	w.recoverOrphans()
 	if n, _ := s.Count(spool.Processing); n != 0 {
 		t.Fatalf("the dead worker's job was not recovered: %d in processing/", n)
 	}
-	k, ok := w.next()
-	if !ok || k.id != "held" {
-		t.Errorf("next after the recovery: %q (%v), want the recovered job", k.id, ok)
+	k, ok := other.next()
+	if !ok || k != (key{spool.Pending, "held"}) {
+		t.Errorf("the other worker's next after the recovery: %v (%v), want the recovered job", k, ok)
+	}
+	if k, ok := w.next(); !ok || k.id == "held" {
+		t.Errorf("the recovering worker's next: %v (%v), want another job: the recovered one is taken", k, ok)
 	}
 }
 

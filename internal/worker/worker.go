@@ -91,7 +91,6 @@ type Worker struct {
 	metricsLock *spool.MetricsLock // held while this worker keeps metrics_file
 	metricsErr  string             // the last error writing metrics_file
 	cfgSeen     configStamp        // the configuration file as last polled (see pollConfig)
-	first       []key              // recovered by this polling worker: claimed first (see recoverOrphans)
 	pick        *rand.Rand         // which of the first jobs a polling worker claims (see next); under mu
 	lost        atomic.Int64       // claims lost to another claimer (the file was gone or locked)
 }
@@ -359,12 +358,8 @@ func (w *Worker) next() (key, bool) {
 	if w.watching {
 		return w.idx.next(time.Now())
 	}
-	for len(w.first) > 0 { // jobs this worker recovered (see recoverOrphans)
-		k := w.first[0]
-		if it, ok := w.idx.items[k]; ok && !it.due.After(time.Now()) {
-			return k, true
-		}
-		w.first = w.first[1:]
+	if st, id, ok := w.s.TakeBack(); ok { // a job just recovered (see recoverOrphans)
+		return key{st, id}, true
 	}
 	first := w.idx.firstReady(time.Now(), spreadWindow)
 	if len(first) == 0 {
