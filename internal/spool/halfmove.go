@@ -16,6 +16,9 @@ import (
 // that counts (the claimer or the owner that was moving it is dead, or its
 // lock would not have been had).
 func (s *Spool) halfMoved(fi fs.FileInfo, from State, id string) (State, bool) {
+	if !otherNames(fi) {
+		return "", false // one name: no lookups (each a round trip on NFS)
+	}
 	for _, st := range findOrder {
 		if st == from {
 			continue

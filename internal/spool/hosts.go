@@ -49,6 +49,7 @@ type shared struct {
 	// lease (Unix nanoseconds; 0: none).
 	orphanExpiry atomic.Int64
 	netc         netCache // see NamesShared
+	exp          expiries // see expiredOrphans
 }
 
 // OrphanScanTurn reports whether a caller that looks for orphans every
@@ -280,12 +281,12 @@ func (s *Spool) recoverShared(id string, maxRetries, maxInterrupts int) (*job.Jo
 	return s.recoverLease(&Lease{s: s, Job: j, f: f, spoolLocked: true}, fi, maxRetries, maxInterrupts)
 }
 
-// orphansShared is Orphans on a network spool. It notes when the first
-// heartbeat of a live owner of another host will be older than the lease
-// (see UntilOrphanScan).
+// orphansShared is Orphans on a network spool, a full scan. It notes the
+// jobs of live owners of other hosts, and when their heartbeats will be
+// older than the lease (see UntilOrphanScan and expiredOrphans).
 func (s *Spool) orphansShared(names []string) []string {
 	var ids []string
-	var expires time.Time
+	var soon []expiring
 	for _, n := range names {
 		id, err := IDFromName(n)
 		if err != nil {
@@ -315,15 +316,10 @@ func (s *Spool) orphansShared(names []string) []string {
 			ids = append(ids, id)
 		}
 		if owner == peerRemoteLive {
-			if e := beat.Add(s.leaseTime()); expires.IsZero() || e.Before(expires) {
-				expires = e
-			}
+			soon = append(soon, expiring{at: beat.Add(s.leaseTime()), id: id, owner: j.Worker})
 		}
 	}
-	s.orphanExpiry.Store(expires.UnixNano())
-	if expires.IsZero() {
-		s.orphanExpiry.Store(0)
-	}
+	s.noteExpiring(soon)
 	return ids
 }
 

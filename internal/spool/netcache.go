@@ -24,7 +24,8 @@ type netCache struct {
 	mu    sync.Mutex
 	lists map[State]*listing
 	peeks map[peekKey]*peeked
-	back  []peekKey // jobs put back by a recovery, for the next worker free (see OfferBack)
+	back  []peekKey     // jobs put back by a recovery, for the next worker free (see OfferBack)
+	offer chan struct{} // closed by OfferBack (see Offered)
 }
 
 type listing struct {
@@ -167,6 +168,22 @@ func (s *Spool) OfferBack(st State, id string) {
 	if len(s.netc.back) < 1024 {
 		s.netc.back = append(s.netc.back, peekKey{st, id})
 	}
+	if s.netc.offer != nil {
+		close(s.netc.offer)
+		s.netc.offer = nil
+	}
+}
+
+// Offered returns a channel that is closed at the next OfferBack: idle
+// workers wait on it too, so that a job put back does not wait for their
+// next rescan.
+func (s *Spool) Offered() <-chan struct{} {
+	s.netc.mu.Lock()
+	defer s.netc.mu.Unlock()
+	if s.netc.offer == nil {
+		s.netc.offer = make(chan struct{})
+	}
+	return s.netc.offer
 }
 
 // TakeBack returns a job that OfferBack handed over, if any, once: the

@@ -117,6 +117,11 @@ func (s *Spool) recoverLease(l *Lease, fi fs.FileInfo, maxRetries, maxInterrupts
 // Orphans lists the ids in processing/ whose owner is dead. It only looks:
 // Recover decides again under the lock.
 func (s *Spool) Orphans() ([]string, error) {
+	if s.network {
+		if ids, ok := s.expiredOrphans(); ok {
+			return ids, nil
+		}
+	}
 	names, err := s.names(Processing)
 	if err != nil {
 		return nil, err

@@ -18,36 +18,32 @@ func (w *Worker) recoverOrphans() {
 	if !w.s.OrphanScanTurn(recoverEvery) {
 		return // another worker of this process scans for all (network spool)
 	}
-	n, back := recoverOrphans(w.s, w.cfg.Load().MaxRetries, w.cfg.Load().MaxInterrupts, w.log)
-	if n == 0 {
-		return
-	}
+	var offer func(key)
 	if !w.isWatching() {
-		for _, k := range back {
-			w.s.OfferBack(k.state, k.id)
-		}
+		// Each one at once: the first runs while the next is recovered.
+		offer = func(k key) { w.s.OfferBack(k.state, k.id) }
 	}
-	w.signal()
+	if recoverOrphans(w.s, w.cfg.Load().MaxRetries, w.cfg.Load().MaxInterrupts, w.log, offer) > 0 {
+		w.signal()
+	}
 }
 
 // RecoverOrphans puts back every job in processing/ whose owner is dead,
 // after killing what is left of its run, and returns how many it moved.
 // Files that are not valid jobs are quarantined.
 func RecoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Logger) int {
-	n, _ := recoverOrphans(s, maxRetries, maxInterrupts, log)
-	return n
+	return recoverOrphans(s, maxRetries, maxInterrupts, log, nil)
 }
 
-// recoverOrphans is RecoverOrphans, and returns the keys of the jobs put
-// back where they can be claimed too.
-func recoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Logger) (int, []key) {
+// recoverOrphans is RecoverOrphans; back, unless nil, is called with each
+// job put back where it can be claimed, as soon as it is.
+func recoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Logger, back func(key)) int {
 	ids, err := s.Orphans()
 	if err != nil {
 		log.Error("looking for orphans", "err", err)
-		return 0, nil
+		return 0
 	}
 	n := 0
-	var back []key
 	for _, id := range ids {
 		killLeftovers(s, id)
 		j, st, err := s.Recover(id, maxRetries, maxInterrupts)
@@ -62,13 +58,13 @@ func recoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Log
 			log.Error("recover", "job", id, "err", err)
 		default:
 			n++
-			if st == spool.Pending || st == spool.Failed {
-				back = append(back, key{st, id})
+			if back != nil && (st == spool.Pending || st == spool.Failed) {
+				back(key{st, id})
 			}
 			log.Warn("recovered", "job", id, "from", spool.Processing, "to", st, "attempt", j.Attempts, "dead_worker", j.Worker)
 		}
 	}
-	return n, back
+	return n
 }
 
 // spoolPath returns the spool's absolute path, which jobs get as

@@ -219,6 +219,10 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.pause(ctx, retryIOEvery) // an outcome waits for the disk (see finish)
 			continue
 		}
+		var offered <-chan struct{} // nil (never ready) on notifications
+		if !w.isWatching() {
+			offered = w.s.Offered() // a job recovered by another worker of this process; before next
+		}
 		paused := w.paused.Load()
 		if !paused {
 			if k, ok := w.next(); ok {
@@ -237,6 +241,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 		case <-w.wake:
+		case <-offered:
 		case <-t.C:
 		}
 		t.Stop()

@@ -121,8 +121,8 @@ func nfsHost(args []string) error {
 		// claimed, run and recorded the recovered one: twice the longest
 		// claim-to-outcome time of those jobs.
 		doneBound = putBackBound + 2*cycle
-		fmt.Printf("put back %.1f s (bound %s); done %.1f s (bound %s + 2 × %.0f ms, the longest claim to outcome of them = %.1f s)\n",
-			putBack.Seconds(), putBackBound, recovery.Seconds(), putBackBound, float64(cycle.Milliseconds()), doneBound.Seconds())
+		fmt.Printf("put back %.1f s after the kill (bound %s); done %.1f s after it (bound %s + 2 × %.0f ms = %.1f s, %.0f ms being the longest claim to outcome of them)\n",
+			putBack.Seconds(), putBackBound, recovery.Seconds(), putBackBound, float64(cycle.Milliseconds()), doneBound.Seconds(), float64(cycle.Milliseconds()))
 	}
 	if err := waitUntil(deadline, func() bool { return count(*spoolDir, "done") >= *jobs }, *spoolDir, *jobs); err != nil {
 		return err
