@@ -73,7 +73,7 @@ ganesha_backtrace() {
   fi
   mv -f $core "$W/ganesha.core"
   if command -v gdb >/dev/null; then
-    gdb -q -batch -ex "bt 12" "$(command -v ganesha.nfsd)" "$W/ganesha.core" 2>/dev/null | grep '^#' > "$W/ganesha-bt.txt"
+    gdb -q -batch -ex "bt 12" "$(command -v ganesha.nfsd)" "$W/ganesha.core" 2>/dev/null | grep '^#' | awk '!seen[$0]++' > "$W/ganesha-bt.txt"
     echo "backtrace ($W/ganesha-bt.txt; no debug symbols, library offsets only):"
     cat "$W/ganesha-bt.txt"
   else
