@@ -21,18 +21,21 @@ const peekShareFor = 10 * time.Second
 // read everything four times. What is shared is only a hint for the index:
 // a claim opens and checks the file itself.
 type netCache struct {
-	mu    sync.Mutex
-	lists map[State]*listing
-	peeks map[peekKey]*peeked
-	back  []peekKey     // jobs put back by a recovery, for the next worker free (see OfferBack)
-	offer chan struct{} // closed by OfferBack (see Offered)
+	mu     sync.Mutex
+	lists  map[State]*listing
+	peeks  map[peekKey]*peeked
+	taken  map[peekKey]time.Time // claimed or found gone by a worker of this process (see NoteTaken)
+	listed map[State]time.Time   // when the latest listing of each state began (see TakenRecently)
+	back   []peekKey             // jobs put back by a recovery, for the next worker free (see OfferBack)
+	offer  chan struct{}         // closed by OfferBack (see Offered)
 }
 
 type listing struct {
-	mu    sync.Mutex // held while the directory is read: other callers wait for the result
-	at    time.Time  // when the reading began
-	took  time.Duration
-	names []string
+	mu      sync.Mutex // held while the directory is read: other callers wait for the result
+	at      time.Time  // when the reading began
+	took    time.Duration
+	names   []string
+	regular map[string]bool // the names that the listing gave as regular files
 }
 
 // listingShare is how many times the duration of a listing it serves for
@@ -79,11 +82,26 @@ func (s *Spool) NamesShared(st State, maxAge time.Duration) ([]string, error) {
 		return l.names, nil
 	}
 	at := time.Now() // the listing shows the directory as of this moment, or later
-	names, err := s.names(st)
+	des, err := s.entries(st)
 	if err != nil {
 		return nil, err
 	}
+	names := make([]string, len(des))
+	regular := make(map[string]bool, len(des))
+	for i, de := range des {
+		names[i] = de.Name()
+		if de.Type().IsRegular() {
+			regular[names[i]] = true
+		}
+	}
+	s.netc.mu.Lock()
 	l.at, l.took, l.names = at, time.Since(at), names
+	l.regular = regular
+	if s.netc.listed == nil {
+		s.netc.listed = map[State]time.Time{}
+	}
+	s.netc.listed[st] = at
+	s.netc.mu.Unlock()
 	return names, nil
 }
 
@@ -137,9 +155,15 @@ func (s *Spool) PeekShared(st State, name string, wait bool) (*job.Job, error) {
 	if len(s.netc.peeks) > 1024 && len(s.netc.peeks)%256 == 0 {
 		s.netc.prune(now)
 	}
+	// A name that the latest listing gave as a regular file is opened
+	// without a lookup first (see readNameOpen): a round trip less.
+	listedRegular := false
+	if l := s.netc.lists[st]; l != nil {
+		listedRegular = l.regular[name]
+	}
 	s.netc.mu.Unlock()
 	p.at = time.Now()
-	p.j, p.err = s.readName(st, name)
+	p.j, p.err = s.readNameOpen(st, name, listedRegular)
 	close(p.done)
 	return p.j, p.err
 }
@@ -197,4 +221,49 @@ func (s *Spool) TakeBack() (State, string, bool) {
 	k := s.netc.back[0]
 	s.netc.back = s.netc.back[1:]
 	return k.st, k.name, true
+}
+
+// takenFor is how long NoteTaken remembers a job at most.
+const takenFor = time.Minute
+
+// NoteTaken tells the other workers of this process that the job id in
+// state st has just been claimed, or found gone, by one of them (see
+// TakenRecently). Only where the spool shares reads (a network spool).
+func (s *Spool) NoteTaken(st State, id string) {
+	if !s.network {
+		return
+	}
+	now := time.Now()
+	s.netc.mu.Lock()
+	defer s.netc.mu.Unlock()
+	if s.netc.taken == nil {
+		s.netc.taken = map[peekKey]time.Time{}
+	}
+	if len(s.netc.taken) >= 4096 {
+		for k, at := range s.netc.taken {
+			if now.Sub(at) >= takenFor {
+				delete(s.netc.taken, k)
+			}
+		}
+	}
+	s.netc.taken[peekKey{st, id}] = now
+}
+
+// TakenRecently reports whether a worker of this process noted the job id
+// in state st as taken since the latest listing of st began (see
+// NamesShared): polling workers, whose view of the spool comes from those
+// listings, drop it from theirs instead of trying a claim that fails (a
+// round trip or more to the server). A job that came back since (put back,
+// or failed again) is in a later listing, and counts again.
+func (s *Spool) TakenRecently(st State, id string) bool {
+	if !s.network {
+		return false
+	}
+	s.netc.mu.Lock()
+	defer s.netc.mu.Unlock()
+	at, ok := s.netc.taken[peekKey{st, id}]
+	if !ok || time.Since(at) >= takenFor {
+		return false
+	}
+	return at.After(s.netc.listed[st])
 }

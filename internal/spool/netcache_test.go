@@ -181,3 +181,33 @@ func TestSlowListingServesLonger(t *testing.T) {
 		})
 	}
 }
+
+// TestTakenRecently: a job noted as taken by one worker of the process
+// counts as taken for the others until a later listing shows its name
+// again; on a local spool nothing is noted.
+func TestTakenRecently(t *testing.T) {
+	t.Parallel()
+	for _, network := range []bool{true, false} {
+		s, err := OpenWith(filepath.Join(t.TempDir(), "spool"), Options{Network: network})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.NamesShared(Pending, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		s.NoteTaken(Pending, "a")
+		if got := s.TakenRecently(Pending, "a"); got != network {
+			t.Errorf("network %v: taken after the note: %v", network, got)
+		}
+		if s.TakenRecently(Failed, "a") || s.TakenRecently(Pending, "b") {
+			t.Errorf("network %v: another key counts as taken", network)
+		}
+		time.Sleep(time.Millisecond) // a listing that begins after the note
+		if _, err := s.NamesShared(Pending, 0); err != nil {
+			t.Fatal(err)
+		}
+		if s.TakenRecently(Pending, "a") {
+			t.Errorf("network %v: still taken after a later listing", network)
+		}
+	}
+}

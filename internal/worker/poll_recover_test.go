@@ -88,3 +88,33 @@ func TestNetworkHeartbeatOnlyPeriodic(t *testing.T) {
 		}
 	}
 }
+
+// TestPollingWorkerSkipsWhatOthersTook: a polling worker on a network
+// spool drops from its view the jobs that another worker of its process
+// has just claimed, instead of trying claims that fail.
+func TestPollingWorkerSkipsWhatOthersTook(t *testing.T) {
+	t.Parallel()
+	s, err := spool.OpenWith(filepath.Join(t.TempDir(), "spool"), spool.Options{Network: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	base := time.Now().Add(-time.Hour)
+	for i := range 20 {
+		if err := s.Enqueue(&job.Job{ID: fmt.Sprintf("j%02d", i), Command: "true", CreatedAt: base.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := New(Options{ID: "thishost-1-bb", Spool: s, Config: &cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	w.scan()
+	for i := range spreadWindow - 1 {
+		s.NoteTaken(spool.Pending, fmt.Sprintf("j%02d", i)) // as the other workers' claims do
+	}
+	k, ok := w.next()
+	if want := fmt.Sprintf("j%02d", spreadWindow-1); !ok || k.id < want {
+		t.Errorf("next: %v (%v), want a job from %s on, the others being taken", k, ok, want)
+	}
+	if w.idx.has(key{spool.Pending, "j00"}) {
+		t.Error("a job taken by another worker is still in the worker's view")
+	}
+}

@@ -25,6 +25,7 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	case err == nil:
 	case errors.Is(err, spool.ErrGone):
 		w.lost.Add(1)
+		w.s.NoteTaken(k.state, k.id)
 		w.drop(k)
 		return
 	case errors.Is(err, spool.ErrBusy):
@@ -57,6 +58,7 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 		w.pause(ctx, retryIOEvery)
 		return
 	}
+	w.s.NoteTaken(k.state, k.id)
 	w.drop(k)
 	j := lease.Job
 	if w.s.Paused() {

@@ -273,9 +273,13 @@ func (w *Worker) scan() {
 		w.mu.Unlock()
 		for _, k := range gone {
 			// An event may have added the file after the listing: drop
-			// only what is really gone.
-			if _, err := os.Lstat(w.s.Path(st, k.id)); err == nil {
-				continue
+			// only what is really gone. Polling, no event adds anything
+			// (and a file dropped wrongly comes back with the next
+			// listing), so the lookup, a round trip over NFS, is spared.
+			if !polling {
+				if _, err := os.Lstat(w.s.Path(st, k.id)); err == nil {
+					continue
+				}
 			}
 			w.drop(k)
 		}

@@ -366,11 +366,23 @@ func (w *Worker) next() (key, bool) {
 	if st, id, ok := w.s.TakeBack(); ok { // a job just recovered (see recoverOrphans)
 		return key{st, id}, true
 	}
-	first := w.idx.firstReady(time.Now(), spreadWindow)
-	if len(first) == 0 {
-		return key{}, false
+	for {
+		first := w.idx.firstReady(time.Now(), spreadWindow)
+		if len(first) == 0 {
+			return key{}, false
+		}
+		dropped := false
+		for _, k := range first {
+			if w.s.TakenRecently(k.state, k.id) { // by another worker of this process
+				w.idx.remove(k)
+				w.wait.remove(k)
+				dropped = true
+			}
+		}
+		if !dropped {
+			return first[w.pick.IntN(len(first))], true
+		}
 	}
-	return first[w.pick.IntN(len(first))], true
 }
 
 func (w *Worker) nextDue() (time.Time, bool) {
