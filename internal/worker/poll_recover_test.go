@@ -5,6 +5,7 @@
 package worker
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -116,5 +117,38 @@ func TestPollingWorkerSkipsWhatOthersTook(t *testing.T) {
 	}
 	if w.idx.has(key{spool.Pending, "j00"}) {
 		t.Error("a job taken by another worker is still in the worker's view")
+	}
+}
+
+// TestHeartbeatsDuringFirstScan: the heartbeat is kept fresh while the
+// first scan reads the spool, which on a network file system can take
+// longer than the lease: other hosts would take the worker for dead.
+func TestHeartbeatsDuringFirstScan(t *testing.T) {
+	t.Parallel()
+	s, err := spool.OpenWith(filepath.Join(t.TempDir(), "spool"), spool.Options{Network: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	w := New(Options{ID: "thishost-1-dd", Spool: s, Config: &cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	beating := make(chan bool, 1)
+	w.beforeFirstScan = func() {
+		// The heartbeat goroutine is started before the scan; give it
+		// time to run (without it this waits in vain).
+		deadline := time.Now().Add(10 * time.Second)
+		for !w.beating.Load() && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		beating <- w.beating.Load()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	if !<-beating {
+		t.Error("no heartbeats during the first scan")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

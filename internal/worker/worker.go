@@ -93,6 +93,9 @@ type Worker struct {
 	cfgSeen     configStamp        // the configuration file as last polled (see pollConfig)
 	pick        *rand.Rand         // which of the first jobs a polling worker claims (see next); under mu
 	lost        atomic.Int64       // claims lost to another claimer (the file was gone or locked)
+
+	beating         atomic.Bool // the heartbeat goroutine runs
+	beforeFirstScan func()      // tests: called before the first scan
 }
 
 type badFile struct {
@@ -172,6 +175,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		wg.Wait()
 		w.reap.close()
 	}()
+	// Heartbeats from now on, before the first scan: on a network spool
+	// reading every pending job can take longer than the lease, and a
+	// worker whose heartbeat aged meanwhile would be taken for dead by the
+	// other hosts as soon as it claims its first job.
+	wg.Go(func() { w.heartbeats(bg, reg) })
 	w.pollConfig() // the stamp to compare with
 	watcher, err := w.watch()
 	switch {
@@ -185,12 +193,14 @@ func (w *Worker) Run(ctx context.Context) error {
 		wg.Go(func() { w.events(bg, watcher) })
 	}
 	w.recoverOrphans()
+	if w.beforeFirstScan != nil {
+		w.beforeFirstScan()
+	}
 	w.scan()
 	lastScan := time.Now()
 	if w.paused.Load() {
 		w.log.Info("the spool is paused; no job is claimed until queuectl resume")
 	}
-	wg.Go(func() { w.heartbeats(bg, reg) })
 	wg.Go(func() { w.keepMetricsFile(bg, reg) })
 	wg.Go(func() { w.orphanScans(bg) })
 	jan := newJanitor(w.s, w.Config, w.log) // retention (janitor.go)
@@ -286,6 +296,8 @@ func (w *Worker) orphanScans(ctx context.Context) {
 // cost more than short jobs do. On a network spool only every
 // heartbeatEvery (see beatOnChange). Until ctx ends.
 func (w *Worker) heartbeats(ctx context.Context, reg *spool.Registration) {
+	w.beating.Store(true)
+	defer w.beating.Store(false)
 	t := time.NewTicker(heartbeatEvery)
 	defer t.Stop()
 	var last time.Time
