@@ -74,7 +74,10 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 		if st == from {
 			continue
 		}
-		if _, err := os.Lstat(s.path(st, id)); err == nil {
+		if oi, err := os.Lstat(s.path(st, id)); err == nil {
+			if os.SameFile(fi, oi) {
+				return nil, ErrGone // a move cut short (see halfMoved), for recovery to finish
+			}
 			return nil, &DuplicateError{ID: id, Is: st}
 		}
 	}

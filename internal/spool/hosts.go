@@ -41,6 +41,52 @@ type shared struct {
 	network bool         // on a network file system, or Options.Network
 	host    string       // this host's name, as workers write it in heartbeats
 	lease   atomic.Int64 // nanoseconds; 0: DefaultLease
+	// orphanScan is when the last orphan scan through this Spool began
+	// (Unix nanoseconds), for OrphanScanTurn.
+	orphanScan atomic.Int64
+	// orphanExpiry is when the first heartbeat of a live owner of another
+	// host, as the last orphan scan found them, will be older than the
+	// lease (Unix nanoseconds; 0: none).
+	orphanExpiry atomic.Int64
+	netc         netCache // see NamesShared
+	exp          expiries // see expiredOrphans
+}
+
+// OrphanScanTurn reports whether a caller that looks for orphans every
+// `every` is to look now. On a network spool the workers of one process
+// share the scans: each lists processing/ and reads every file in it and
+// its owner's heartbeat, a dozen round trips to the server that one
+// worker's scan makes for all. Elsewhere (a local listing is cheap, and
+// notifications keep each worker's view) it is always true.
+//
+// A scan is due too once the heartbeat that the last scan found to expire
+// first has expired (see UntilOrphanScan), so that a host's death is seen
+// a lease after its last heartbeat, not up to `every` later.
+func (s *Spool) OrphanScanTurn(every time.Duration) bool {
+	if !s.network {
+		return true
+	}
+	now := s.now().UnixNano()
+	last := s.orphanScan.Load()
+	exp := s.orphanExpiry.Load()
+	due := now-last >= int64(every)-int64(every/10) || exp != 0 && last <= exp && now > exp
+	return due && s.orphanScan.CompareAndSwap(last, now)
+}
+
+// UntilOrphanScan returns how long a caller that looks for orphans every
+// `every` is to wait before its next look: `every`, or less on a network
+// spool where a heartbeat of another host's worker that owns a job will be
+// older than the lease sooner.
+func (s *Spool) UntilOrphanScan(every time.Duration) time.Duration {
+	if !s.network {
+		return every
+	}
+	exp := s.orphanExpiry.Load()
+	if exp == 0 {
+		return every
+	}
+	d := time.Duration(exp-s.now().UnixNano()) + time.Millisecond // older than, not as old as
+	return min(max(d, time.Millisecond), every)
 }
 
 // detectShared fills in s.shared once the spool's directory exists.
@@ -78,23 +124,24 @@ const (
 	peerUndecided              // the heartbeat could not be read: take it for alive
 )
 
-// peerOf reads the heartbeat of worker id.
-func (s *Spool) peerOf(id string) peer {
+// peerOf reads the heartbeat of worker id. For a worker of another host
+// it returns when that heartbeat was written too.
+func (s *Spool) peerOf(id string) (peer, time.Time) {
 	if id == "" || job.CheckID(id) != nil {
-		return peerUnknown
+		return peerUnknown, time.Time{}
 	}
 	hb, err := s.ReadHeartbeat(id)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return peerUnknown
+		return peerUnknown, time.Time{}
 	case err != nil:
-		return peerUndecided
+		return peerUndecided, time.Time{}
 	case hb.Host == "" || hb.Host == s.host:
-		return peerLocal
+		return peerLocal, time.Time{}
 	case s.now().Sub(hb.HeartbeatAt) > s.leaseTime():
-		return peerRemoteDead
+		return peerRemoteDead, hb.HeartbeatAt
 	}
-	return peerRemoteLive
+	return peerRemoteLive, hb.HeartbeatAt
 }
 
 // remoteAlive answers for probeLock on a network spool: remote is true if
@@ -105,7 +152,7 @@ func (s *Spool) remoteAlive(id string) (remote, alive bool) {
 	if !s.network {
 		return false, false
 	}
-	switch s.peerOf(id) {
+	switch p, _ := s.peerOf(id); p {
 	case peerRemoteLive, peerUndecided:
 		return true, true
 	case peerRemoteDead:
@@ -128,6 +175,22 @@ func (s *Spool) remoteAlive(id string) (remote, alive bool) {
 // removes it only after its last outcome, and others remove it only once
 // it is dead); one whose heartbeat cannot be read is taken for alive.
 func (s *Spool) sharedOrphan(j *job.Job, fi fs.FileInfo, locked bool) bool {
+	return s.orphanJudged(j, fi, locked, s.ownerOf(j))
+}
+
+// ownerOf returns what the heartbeat of job j's worker says (see peerOf),
+// where sharedOrphan needs it: for a job that names its worker.
+func (s *Spool) ownerOf(j *job.Job) peer {
+	switch State(j.State) {
+	case Pending, Failed, "":
+		return peerUnknown
+	}
+	p, _ := s.peerOf(j.Worker)
+	return p
+}
+
+// orphanJudged is sharedOrphan, given the owner's heartbeat as ownerOf read it.
+func (s *Spool) orphanJudged(j *job.Job, fi fs.FileInfo, locked bool, owner peer) bool {
 	switch State(j.State) {
 	case Pending, Failed, "":
 		ct := changeTime(fi)
@@ -136,7 +199,7 @@ func (s *Spool) sharedOrphan(j *job.Job, fi fs.FileInfo, locked bool) bool {
 		}
 		return s.now().Sub(ct) > s.leaseTime()
 	}
-	switch s.peerOf(j.Worker) {
+	switch owner {
 	case peerLocal:
 		return locked
 	case peerRemoteLive, peerUndecided:
@@ -146,13 +209,13 @@ func (s *Spool) sharedOrphan(j *job.Job, fi fs.FileInfo, locked bool) bool {
 }
 
 // needsLock reports whether sharedOrphan looks at the lock for job j,
-// whose file is fi.
-func (s *Spool) needsLock(j *job.Job, fi fs.FileInfo) bool {
+// whose file is fi and whose owner's heartbeat says owner.
+func needsLock(j *job.Job, fi fs.FileInfo, owner peer) bool {
 	switch State(j.State) {
 	case Pending, Failed, "":
 		return changeTime(fi).IsZero()
 	}
-	return s.peerOf(j.Worker) == peerLocal
+	return owner == peerLocal
 }
 
 // openLocked opens an existing job file (see openEntry) and locks it; on a
@@ -218,9 +281,12 @@ func (s *Spool) recoverShared(id string, maxRetries, maxInterrupts int) (*job.Jo
 	return s.recoverLease(&Lease{s: s, Job: j, f: f, spoolLocked: true}, fi, maxRetries, maxInterrupts)
 }
 
-// orphansShared is Orphans on a network spool.
+// orphansShared is Orphans on a network spool, a full scan. It notes the
+// jobs of live owners of other hosts, and when their heartbeats will be
+// older than the lease (see UntilOrphanScan and expiredOrphans).
 func (s *Spool) orphansShared(names []string) []string {
 	var ids []string
+	var soon []expiring
 	for _, n := range names {
 		id, err := IDFromName(n)
 		if err != nil {
@@ -231,15 +297,29 @@ func (s *Spool) orphansShared(names []string) []string {
 			continue
 		}
 		j, err := readJob(f, fi, id)
+		if err != nil {
+			f.Close()
+			continue
+		}
+		owner, beat := peerUnknown, time.Time{}
+		switch State(j.State) {
+		case Pending, Failed, "":
+		default:
+			owner, beat = s.peerOf(j.Worker)
+		}
 		// The lock is tried only where it decides (an owner of this host):
 		// every lock taken on a network file system costs the server a
-		// lock owner, and the scan runs every second in every worker.
-		locked := err == nil && s.needsLock(j, fi) && tryLock(f) == nil
+		// lock owner, and the scan runs every second.
+		locked := needsLock(j, fi, owner) && tryLock(f) == nil
 		f.Close()
-		if err == nil && s.sharedOrphan(j, fi, locked) {
+		if s.orphanJudged(j, fi, locked, owner) {
 			ids = append(ids, id)
 		}
+		if owner == peerRemoteLive {
+			soon = append(soon, expiring{at: beat.Add(s.leaseTime()), id: id, owner: j.Worker})
+		}
 	}
+	s.noteExpiring(soon)
 	return ids
 }
 

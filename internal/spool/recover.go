@@ -50,6 +50,14 @@ func (s *Spool) Recover(id string, maxRetries, maxInterrupts int) (*job.Job, Sta
 func (s *Spool) recoverLease(l *Lease, fi fs.FileInfo, maxRetries, maxInterrupts int) (*job.Job, State, error) {
 	j := l.Job
 	id := j.ID
+	if st, ok := s.halfMoved(fi, Processing, id); ok {
+		// Its owner died in the middle of a move (see halfMoved): finish
+		// it rather than move the job anywhere else.
+		if err := s.finishMove(l, st); err != nil {
+			return nil, "", err
+		}
+		return j, st, nil
+	}
 	// Claimed, and the run started, but its attempt not written: count
 	// it here.
 	claimed(j, fi)
@@ -109,6 +117,11 @@ func (s *Spool) recoverLease(l *Lease, fi fs.FileInfo, maxRetries, maxInterrupts
 // Orphans lists the ids in processing/ whose owner is dead. It only looks:
 // Recover decides again under the lock.
 func (s *Spool) Orphans() ([]string, error) {
+	if s.network {
+		if ids, ok := s.expiredOrphans(); ok {
+			return ids, nil
+		}
+	}
 	names, err := s.names(Processing)
 	if err != nil {
 		return nil, err

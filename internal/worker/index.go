@@ -99,6 +99,40 @@ func (x *index) next(now time.Time) (key, bool) {
 	return x.ready[0].key, true
 }
 
+// firstReady returns, in claim order, up to n of the best jobs due at now
+// that share the best one's priority, without removing them. The heap is
+// searched from its root, best first, so this costs O(n²) for a small n,
+// whatever the size of the index.
+func (x *index) firstReady(now time.Time, n int) []key {
+	x.promote(now)
+	if len(x.ready) == 0 || n <= 0 {
+		return nil
+	}
+	top := x.ready[0].priority
+	out := make([]key, 0, n)
+	cand := []int{0} // positions in the heap whose parents are taken
+	for len(out) < n && len(cand) > 0 {
+		best := 0
+		for i := 1; i < len(cand); i++ {
+			if x.ready.Less(cand[i], cand[best]) {
+				best = i
+			}
+		}
+		pos := cand[best]
+		cand = append(cand[:best], cand[best+1:]...)
+		if x.ready[pos].priority != top {
+			break // the best left is of a lower priority, and so is all the rest
+		}
+		out = append(out, x.ready[pos].key)
+		for _, c := range []int{2*pos + 1, 2*pos + 2} {
+			if c < len(x.ready) {
+				cand = append(cand, c)
+			}
+		}
+	}
+	return out
+}
+
 // nextDue returns when the earliest job not yet due becomes due.
 func (x *index) nextDue() (time.Time, bool) {
 	if len(x.future) == 0 {

@@ -8,15 +8,22 @@ import (
 	"github.com/queuectl/queuectl/internal/spool"
 )
 
-// recoverOrphans puts back the jobs of dead workers.
+// recoverOrphans puts back the jobs of dead workers. Without notifications
+// no event tells of the jobs put back, nor would the other workers see one:
+// they are handed to the workers of this process (spool.OfferBack), each
+// free worker claiming one before anything else, so that a recovered job
+// waits neither for a rescan nor for its turn among the first due jobs
+// (see next), and several recovered jobs run side by side.
 func (w *Worker) recoverOrphans() {
-	if RecoverOrphans(w.s, w.cfg.Load().MaxRetries, w.cfg.Load().MaxInterrupts, w.log) > 0 {
-		if !w.isWatching() {
-			// No event will tell of the jobs put back: look at once.
-			w.mu.Lock()
-			w.rescan = true
-			w.mu.Unlock()
-		}
+	if !w.s.OrphanScanTurn(recoverEvery) {
+		return // another worker of this process scans for all (network spool)
+	}
+	var offer func(key)
+	if !w.isWatching() {
+		// Each one at once: the first runs while the next is recovered.
+		offer = func(k key) { w.s.OfferBack(k.state, k.id) }
+	}
+	if recoverOrphans(w.s, w.cfg.Load().MaxRetries, w.cfg.Load().MaxInterrupts, w.log, offer) > 0 {
 		w.signal()
 	}
 }
@@ -25,6 +32,12 @@ func (w *Worker) recoverOrphans() {
 // after killing what is left of its run, and returns how many it moved.
 // Files that are not valid jobs are quarantined.
 func RecoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Logger) int {
+	return recoverOrphans(s, maxRetries, maxInterrupts, log, nil)
+}
+
+// recoverOrphans is RecoverOrphans; back, unless nil, is called with each
+// job put back where it can be claimed, as soon as it is.
+func recoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Logger, back func(key)) int {
 	ids, err := s.Orphans()
 	if err != nil {
 		log.Error("looking for orphans", "err", err)
@@ -45,6 +58,9 @@ func RecoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Log
 			log.Error("recover", "job", id, "err", err)
 		default:
 			n++
+			if back != nil && (st == spool.Pending || st == spool.Failed) {
+				back(key{st, id})
+			}
 			log.Warn("recovered", "job", id, "from", spool.Processing, "to", st, "attempt", j.Attempts, "dead_worker", j.Worker)
 		}
 	}

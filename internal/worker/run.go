@@ -24,9 +24,12 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 	switch {
 	case err == nil:
 	case errors.Is(err, spool.ErrGone):
+		w.lost.Add(1)
+		w.s.NoteTaken(k.state, k.id)
 		w.drop(k)
 		return
 	case errors.Is(err, spool.ErrBusy):
+		w.lost.Add(1)
 		// Whoever just moved the job here may still hold its lock for a
 		// moment (a requeue, a recovery): try again shortly.
 		w.mu.Lock()
@@ -55,6 +58,7 @@ func (w *Worker) runOne(ctx context.Context, reg *spool.Registration, k key) {
 		w.pause(ctx, retryIOEvery)
 		return
 	}
+	w.s.NoteTaken(k.state, k.id)
 	w.drop(k)
 	j := lease.Job
 	if w.s.Paused() {

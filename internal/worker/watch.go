@@ -126,12 +126,36 @@ func (w *Worker) keyOf(st spool.State, name string) key {
 
 // inspect reads one file of a claimable directory into the index, or notes
 // it as bad; entries that can never become jobs are quarantined at once.
-func (w *Worker) inspect(st spool.State, name string) {
+func (w *Worker) inspect(st spool.State, name string) { w.inspectFrom(st, name, readOwn) }
+
+// How inspectFrom reads a file.
+const (
+	readOwn      = iota // Peek
+	readShared          // PeekShared, waiting for another worker's read
+	readOrReturn        // PeekShared; false if another worker reads the file now
+)
+
+// inspectFrom is inspect; how says whether to take what another worker of
+// this process read of the file a moment ago, where the spool shares that
+// (see spool.PeekShared): for a rescan without notifications, where all
+// the workers of a process read the same new files. It returns false, the
+// file not looked at, if another worker is reading it (readOrReturn).
+func (w *Worker) inspectFrom(st spool.State, name string, how int) bool {
 	k := w.keyOf(st, name)
-	j, err := w.s.Peek(st, name)
+	var j *job.Job
+	var err error
+	switch how {
+	case readOwn:
+		j, err = w.s.Peek(st, name)
+	default:
+		j, err = w.s.PeekShared(st, name, how == readShared)
+		if errors.Is(err, spool.ErrBeingRead) {
+			return false
+		}
+	}
 	if err == nil && j.Waits() {
 		w.inspectWaiting(k, j)
-		return
+		return true
 	}
 	w.mu.Lock()
 	w.wait.remove(k) // no job, or one that no longer waits
@@ -168,6 +192,7 @@ func (w *Worker) inspect(st spool.State, name string) {
 			w.signal() // the main loop waits for its grace to end
 		}
 	}
+	return true
 }
 
 func (w *Worker) quarantine(st spool.State, name string, reason error) {
@@ -202,16 +227,18 @@ func (w *Worker) notePaused() {
 // configuration file.
 func (w *Worker) scan() {
 	w.notePaused()
-	if !w.isWatching() {
+	polling := !w.isWatching()
+	if polling {
 		w.pollConfig()
 	}
 	for _, st := range []spool.State{spool.Pending, spool.Failed} {
-		names, err := w.s.Names(st)
+		names, err := w.listClaimable(st, polling)
 		if err != nil {
 			w.log.Error("rescan", "state", st, "err", err)
 			continue
 		}
 		present := make(map[key]bool, len(names))
+		var later []string // being read by another worker (see inspectFrom)
 		for _, name := range names {
 			k := w.keyOf(st, name)
 			present[k] = true
@@ -219,9 +246,17 @@ func (w *Worker) scan() {
 			known := w.idx.has(k) || w.wait.has(k) // a waiting job is not looked at again
 			_, isBad := w.bad[k]
 			w.mu.Unlock()
-			if !known && !isBad { // a bad file waits for checkBad
-				w.inspect(st, name)
+			if known || isBad { // a bad file waits for checkBad
+				continue
 			}
+			if !polling {
+				w.inspect(st, name)
+			} else if !w.inspectFrom(st, name, readOrReturn) {
+				later = append(later, name)
+			}
+		}
+		for _, name := range later {
+			w.inspectFrom(st, name, readShared)
 		}
 		var gone []key
 		w.mu.Lock()
@@ -238,9 +273,13 @@ func (w *Worker) scan() {
 		w.mu.Unlock()
 		for _, k := range gone {
 			// An event may have added the file after the listing: drop
-			// only what is really gone.
-			if _, err := os.Lstat(w.s.Path(st, k.id)); err == nil {
-				continue
+			// only what is really gone. Polling, no event adds anything
+			// (and a file dropped wrongly comes back with the next
+			// listing), so the lookup, a round trip over NFS, is spared.
+			if !polling {
+				if _, err := os.Lstat(w.s.Path(st, k.id)); err == nil {
+					continue
+				}
 			}
 			w.drop(k)
 		}
@@ -252,6 +291,16 @@ func (w *Worker) scan() {
 		}
 		w.mu.Unlock()
 	}
+}
+
+// listClaimable lists a claimable directory for scan. Polling, every
+// worker of the process rescans as often: one listing serves them all where
+// the spool shares it (a network spool).
+func (w *Worker) listClaimable(st spool.State, polling bool) ([]string, error) {
+	if polling {
+		return w.s.NamesShared(st, config.Seconds(w.cfg.Load().PollInterval))
+	}
+	return w.s.Names(st)
 }
 
 // badDue returns when the grace of the oldest bad file ends.

@@ -7,7 +7,9 @@ package worker
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,14 @@ const (
 	safetyRescan    = 30 * time.Second       // with file notifications (see rescanEvery)
 	maxBatch        = 64                     // outcomes recorded together at most
 	maxFaultPause   = 30 * time.Second       // the longest wait after faults of the worker's own (see backOff)
+
+	// spreadWindow is how many of the best due jobs (of one priority) a
+	// polling worker picks from at random. Without notifications every
+	// worker's index lags the spool by up to poll_interval, and workers
+	// that all went for the best job would all but one lose its rename,
+	// each loss costing round trips to a network file system. Priority
+	// order holds; within a priority, claims may run this far out of order.
+	spreadWindow = 8
 )
 
 // Options configure a worker.
@@ -83,6 +93,11 @@ type Worker struct {
 	metricsLock *spool.MetricsLock // held while this worker keeps metrics_file
 	metricsErr  string             // the last error writing metrics_file
 	cfgSeen     configStamp        // the configuration file as last polled (see pollConfig)
+	pick        *rand.Rand         // which of the first jobs a polling worker claims (see next); under mu
+	lost        atomic.Int64       // claims lost to another claimer (the file was gone or locked)
+
+	beating         atomic.Bool // the heartbeat goroutine runs
+	beforeFirstScan func()      // tests: called before the first scan
 }
 
 type badFile struct {
@@ -95,11 +110,21 @@ func New(o Options) *Worker {
 	host, _ := os.Hostname()
 	w := &Worker{
 		id: o.ID, s: o.Spool, spoolPath: spoolPath(o.Spool), path: o.ConfigPath, log: o.Log.With("worker", o.ID), host: host, env: os.Environ(),
-		idx: newIndex(), wait: newWaiting(), bad: map[key]badFile{}, wake: make(chan struct{}, 1), beatNow: make(chan struct{}, 1), state: "idle",
+		idx: newIndex(), wait: newWaiting(), pick: rand.New(rand.NewPCG(idSeed(o.ID))), bad: map[key]badFile{}, wake: make(chan struct{}, 1), beatNow: make(chan struct{}, 1), state: "idle",
 	}
 	w.cfg.Store(o.Config)
 	o.Spool.SetLease(config.Seconds(o.Config.Lease))
 	return w
+}
+
+// idSeed returns a seed for the worker's choice of jobs, from its id: a
+// fixed sequence for one id, different sequences for different ids.
+func idSeed(id string) (uint64, uint64) {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	a := h.Sum64()
+	h.Write([]byte{0})
+	return a, h.Sum64()
 }
 
 // ID returns the worker's id.
@@ -156,6 +181,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		wg.Wait()
 		w.reap.close()
 	}()
+	// Heartbeats from now on, before the first scan: on a network spool
+	// reading every pending job can take longer than the lease, and a
+	// worker whose heartbeat aged meanwhile would be taken for dead by the
+	// other hosts as soon as it claims its first job.
+	wg.Go(func() { w.heartbeats(bg, reg) })
 	w.pollConfig() // the stamp to compare with
 	watcher, err := w.watch()
 	switch {
@@ -169,14 +199,16 @@ func (w *Worker) Run(ctx context.Context) error {
 		wg.Go(func() { w.events(bg, watcher) })
 	}
 	w.recoverOrphans()
+	if w.beforeFirstScan != nil {
+		w.beforeFirstScan()
+	}
 	w.scan()
 	lastScan := time.Now()
 	if w.paused.Load() {
 		w.log.Info("the spool is paused; no job is claimed until queuectl resume")
 	}
-	wg.Go(func() { w.heartbeats(bg, reg) })
 	wg.Go(func() { w.keepMetricsFile(bg, reg) })
-	wg.Go(func() { w.every(bg, recoverEvery, w.recoverOrphans) })
+	wg.Go(func() { w.orphanScans(bg) })
 	jan := newJanitor(w.s, w.Config, w.log) // retention (janitor.go)
 	jan.start(&wg)
 	defer jan.shutdown()
@@ -185,7 +217,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if ctx.Err() != nil || w.draining.Load() || w.s.StopRequested(w.id) {
 			w.setState("stopping", "", 0)
 			_ = w.beat(reg)
-			w.log.Info("worker stopped")
+			w.log.Info("worker stopped", "claims_lost", w.lost.Load())
 			return nil
 		}
 		poll := w.rescanEvery()
@@ -202,6 +234,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		if w.stuck.Load() {
 			w.pause(ctx, retryIOEvery) // an outcome waits for the disk (see finish)
 			continue
+		}
+		var offered <-chan struct{} // nil (never ready) on notifications
+		if !w.isWatching() {
+			offered = w.s.Offered() // a job recovered by another worker of this process; before next
 		}
 		paused := w.paused.Load()
 		if !paused {
@@ -221,6 +257,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 		case <-w.wake:
+		case <-offered:
 		case <-t.C:
 		}
 		t.Stop()
@@ -243,16 +280,18 @@ func (w *Worker) rescanEvery() time.Duration {
 	return poll
 }
 
-// every calls f every d until ctx ends.
-func (w *Worker) every(ctx context.Context, d time.Duration, f func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
+// orphanScans calls recoverOrphans every recoverEvery, and on a network
+// spool also the moment a heartbeat of another host's worker that owns a
+// job expires (see spool.UntilOrphanScan), until ctx ends.
+func (w *Worker) orphanScans(ctx context.Context) {
 	for {
+		t := time.NewTimer(w.s.UntilOrphanScan(recoverEvery))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
-			f()
+			w.recoverOrphans()
 		}
 	}
 }
@@ -260,8 +299,11 @@ func (w *Worker) every(ctx context.Context, d time.Duration, f func()) {
 // heartbeats writes the heartbeat every heartbeatEvery, and after each
 // change of state (beatSoon) but at most once per beatGap: the state of a
 // busy worker changes with every job, and a file written per job would
-// cost more than short jobs do. Until ctx ends.
+// cost more than short jobs do. On a network spool only every
+// heartbeatEvery (see beatOnChange). Until ctx ends.
 func (w *Worker) heartbeats(ctx context.Context, reg *spool.Registration) {
+	w.beating.Store(true)
+	defer w.beating.Store(false)
 	t := time.NewTicker(heartbeatEvery)
 	defer t.Stop()
 	var last time.Time
@@ -272,6 +314,9 @@ func (w *Worker) heartbeats(ctx context.Context, reg *spool.Registration) {
 		case <-t.C:
 			w.saveCounts(reg) // with the periodic beat: a crash loses at most heartbeatEvery of counts
 		case <-w.beatNow:
+			if !w.beatOnChange() {
+				continue
+			}
 			if wait := beatGap - time.Since(last); wait > 0 {
 				w.pause(ctx, wait)
 			}
@@ -280,6 +325,13 @@ func (w *Worker) heartbeats(ctx context.Context, reg *spool.Registration) {
 		last = time.Now()
 	}
 }
+
+// beatOnChange reports whether a change of state is written to the
+// heartbeat soon (see heartbeats), or only with the next periodic one: on a
+// network spool, where each write of the heartbeat costs several round
+// trips to the server and a busy worker's state changes twice a job, the
+// state that others see lags by up to heartbeatEvery instead.
+func (w *Worker) beatOnChange() bool { return !w.s.Network() }
 
 func (w *Worker) beatSoon() {
 	select {
@@ -321,10 +373,34 @@ func (w *Worker) takeRescan() bool {
 	return r
 }
 
+// next returns the job to claim next: the best one due, or, when the
+// worker polls (see spread), one of the first few of the best priority.
 func (w *Worker) next() (key, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.idx.next(time.Now())
+	if w.watching {
+		return w.idx.next(time.Now())
+	}
+	if st, id, ok := w.s.TakeBack(); ok { // a job just recovered (see recoverOrphans)
+		return key{st, id}, true
+	}
+	for {
+		first := w.idx.firstReady(time.Now(), spreadWindow)
+		if len(first) == 0 {
+			return key{}, false
+		}
+		dropped := false
+		for _, k := range first {
+			if w.s.TakenRecently(k.state, k.id) { // by another worker of this process
+				w.idx.remove(k)
+				w.wait.remove(k)
+				dropped = true
+			}
+		}
+		if !dropped {
+			return first[w.pick.IntN(len(first))], true
+		}
+	}
 }
 
 func (w *Worker) nextDue() (time.Time, bool) {
