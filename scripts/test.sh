@@ -37,7 +37,7 @@ go test -race -count=1 ./...
 
 step "fuzz ($fuzztime each)"
 # go test -fuzz takes one target of one package at a time.
-for target in internal/job:FuzzParse internal/config:FuzzParseAndEdit; do
+for target in internal/job:FuzzParse internal/config:FuzzParseAndEdit scripts/vmtest:FuzzReadLog; do
 	pkg=${target%%:*} fn=${target##*:}
 	go test -run '^$' -fuzz "^$fn\$" -fuzztime "$fuzztime" "./$pkg"
 done
