@@ -120,7 +120,7 @@ boot() { # ARG CONSOLE
   # shellcheck disable=SC2086
   qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 \
     -kernel "$W/vmlinuz-$KVER" -initrd "$W/initrd.gz" \
-    -append "console=ttyS0 quiet panic=-1 hn=pc arg=$1 mode=$MODE" \
+    -append "console=ttyS0 quiet panic=-1 no_timer_check hn=pc arg=$1 mode=$MODE" \
     $drives -display none -serial "file:$2" -monitor none -no-reboot -nic none >"$W/qemu.err" 2>&1 &
   echo $! > "$W/qemu.pid"
 }

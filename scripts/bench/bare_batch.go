@@ -8,7 +8,8 @@ import (
 
 // bareBatch is the batch workload's baseline: the least one process must do
 // to store n job files durably, in the spool's layout: write each to tmp/,
-// flush them all (flushFiles), rename each into pending/, and fsync pending/.
+// flush them all (one syncfs(2) on Linux, else an fsync each), rename each
+// into pending/, and fsync pending/.
 // It returns the first error.
 func bareBatch(dir string, n int) error {
 	tmps := make([]string, n)
@@ -19,6 +20,9 @@ func bareBatch(dir string, n int) error {
 			return err
 		}
 		_, err = fmt.Fprintf(f, "{\"id\": \"x%06d\", \"command\": \"true\"}\n", i)
+		if err == nil && !syncfsWorks {
+			err = f.Sync() // as queuectl's batch does without syncfs(2)
+		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -26,7 +30,7 @@ func bareBatch(dir string, n int) error {
 			return err
 		}
 	}
-	if err := flushFiles(filepath.Join(dir, "tmp"), tmps); err != nil {
+	if err := syncFS(filepath.Join(dir, "tmp")); err != nil {
 		return err
 	}
 	pending := filepath.Join(dir, "pending")
