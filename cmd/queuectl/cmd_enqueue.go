@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/queuectl/queuectl/internal/config"
 	"github.com/queuectl/queuectl/internal/job"
 	"github.com/queuectl/queuectl/internal/spool"
 	"github.com/spf13/cobra"
@@ -307,18 +308,9 @@ func isTerminal(r io.Reader) bool {
 // parseSeconds reads a non-negative number of seconds, a Go duration
 // (90s, 30m, 1h30m) or a number of days (7d).
 func parseSeconds(flag, v string) (float64, error) {
-	s, err := strconv.ParseFloat(v, 64)
-	if days, ok := strings.CutSuffix(v, "d"); err != nil && ok {
-		if n, derr := strconv.ParseFloat(days, 64); derr == nil {
-			s, err = n*24*3600, nil
-		}
-	}
+	s, err := config.ParseSeconds(v)
 	if err != nil {
-		d, derr := time.ParseDuration(v)
-		if derr != nil {
-			return 0, fmt.Errorf("%s %q: want seconds or a duration such as 30s, 5m or 7d", flag, v)
-		}
-		s = d.Seconds()
+		return 0, fmt.Errorf("%s %q: want seconds or a duration such as 30s, 5m or 7d", flag, v)
 	}
 	if s < 0 || s != s || s > job.MaxTimeout {
 		return 0, fmt.Errorf("%s %q: must be between 0 and %g seconds", flag, v, float64(job.MaxTimeout))

@@ -443,6 +443,25 @@ func (c *Config) Get(name string) (string, error) {
 	return "", nil
 }
 
+// ParseSeconds reads a number of seconds as users write one: a number
+// (90, 1.5), a Go duration (90s, 30m, 1h30m) or days (7d). Range and sign
+// are the caller's to check.
+func ParseSeconds(v string) (float64, error) {
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		return f, nil
+	}
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		if n, err := strconv.ParseFloat(days, 64); err == nil {
+			return n * 24 * 3600, nil
+		}
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("not seconds, a duration or days: %q", v)
+	}
+	return d.Seconds(), nil
+}
+
 // Seconds converts a number of seconds from the configuration to a duration.
 func Seconds(s float64) time.Duration {
 	return time.Duration(s * float64(time.Second))

@@ -301,3 +301,20 @@ func TestShippedFile(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSeconds(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"90", 90, true}, {"1.5", 1.5, true}, {"500ms", 0.5, true}, {"1h30m", 5400, true},
+		{"7d", 604800, true}, {"0.5d", 43200, true}, {"d", 0, false}, {"soon", 0, false}, {"", 0, false},
+	} {
+		got, err := ParseSeconds(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseSeconds(%q) = %v, %v; want %v (ok %v)", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}

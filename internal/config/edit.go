@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/queuectl/queuectl/internal/durable"
@@ -184,16 +183,7 @@ func ParseValue(name, value string) (string, error) {
 	}
 	f, err := strconv.ParseFloat(value, 64)
 	if err != nil && k.seconds {
-		var d time.Duration
-		if d, err = time.ParseDuration(value); err == nil {
-			f = d.Seconds()
-		} else if days, ok := strings.CutSuffix(value, "d"); ok {
-			// Days, as purge --older-than takes them: retention is
-			// counted in days.
-			if f, err = strconv.ParseFloat(days, 64); err == nil {
-				f *= 24 * 3600
-			}
-		}
+		f, err = ParseSeconds(value) // durations and days too, as the flags take them
 	}
 	if err != nil || math.IsInf(f, 0) || f != f {
 		want := "a number"
