@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -82,11 +81,11 @@ func (j *janitor) shutdown() {
 func (j *janitor) exec(forced bool) {
 	c := j.cfg()
 	j.lastAt, j.lastDone, j.lastDead = time.Now(), c.DoneRetention, c.DeadRetention
+	// What killed workers left in tmp/ goes, whatever the settings.
+	if n, err := j.s.SweepTemp(); err != nil || n > 0 {
+		j.log.Info("stale temporary files removed", "tmp", n, "err", err)
+	}
 	if c.DoneRetention == 0 && c.DeadRetention == 0 {
-		// No pass, but what killed writers left in tmp/ goes.
-		if n, err := j.s.SweepTemp(); err != nil || n > 0 {
-			j.log.Info("stale temporary files removed", "tmp", n, "err", err)
-		}
 		return
 	}
 	turn, err := j.s.TryRetention()
@@ -126,12 +125,6 @@ func (j *janitor) exec(forced bool) {
 		if err != nil && j.ctx.Err() == nil {
 			failed = err
 		}
-	}
-	// What killed writers left in tmp/ goes too.
-	if n, err := j.s.SweepTemp(); err != nil {
-		failed = errors.Join(failed, err)
-	} else if n > 0 {
-		counts = append(counts, "tmp", n)
 	}
 	if j.ctx.Err() == nil {
 		_ = turn.Passed()

@@ -13,9 +13,9 @@ import (
 // non-blocking and poll both, and exec would make the job's end blocking
 // again: seven more system calls for every job.)
 func outputPipe() (r, w *os.File, err error) {
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return nil, nil, os.NewSyscallError("pipe2", err)
+	p, err := pipe2()
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := unix.SetNonblock(p[0], true); err != nil {
 		unix.Close(p[0])
@@ -38,9 +38,19 @@ func outputPipe() (r, w *os.File, err error) {
 // gatePipe returns the pipe of a job's gate (see gatedShell): both ends
 // block, as the worker writes one line to it, once.
 func gatePipe() (r, w *os.File, err error) {
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return nil, nil, os.NewSyscallError("pipe2", err)
+	p, err := pipe2()
+	if err != nil {
+		return nil, nil, err
 	}
 	return os.NewFile(uintptr(p[0]), "|0"), os.NewFile(uintptr(p[1]), "|1"), nil
+}
+
+// pipe2 returns a pipe's two descriptors, blocking and close-on-exec: the
+// read end first.
+func pipe2() ([2]int, error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return p, os.NewSyscallError("pipe2", err)
+	}
+	return p, nil
 }
