@@ -18,10 +18,9 @@ func (w *Worker) recoverOrphans() {
 	if !w.s.OrphanScanTurn(recoverEvery) {
 		return // another worker of this process scans for all (network spool)
 	}
-	var offer func(key)
+	var offer func(spool.State, string)
 	if !w.isWatching() {
-		// Each one at once: the first runs while the next is recovered.
-		offer = func(k key) { w.s.OfferBack(k.state, k.id) }
+		offer = w.s.OfferBack // each one at once: the first runs while the next is recovered
 	}
 	if recoverOrphans(w.s, w.cfg.Load().MaxRetries, w.cfg.Load().MaxInterrupts, w.log, offer) > 0 {
 		w.signal()
@@ -37,7 +36,7 @@ func RecoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Log
 
 // recoverOrphans is RecoverOrphans; back, unless nil, is called with each
 // job put back where it can be claimed, as soon as it is.
-func recoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Logger, back func(key)) int {
+func recoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Logger, back func(spool.State, string)) int {
 	ids, err := s.Orphans()
 	if err != nil {
 		log.Error("looking for orphans", "err", err)
@@ -59,7 +58,7 @@ func recoverOrphans(s *spool.Spool, maxRetries, maxInterrupts int, log *slog.Log
 		default:
 			n++
 			if back != nil && (st == spool.Pending || st == spool.Failed) {
-				back(key{st, id})
+				back(st, id)
 			}
 			log.Warn("recovered", "job", id, "from", spool.Processing, "to", st, "attempt", j.Attempts, "dead_worker", j.Worker)
 		}

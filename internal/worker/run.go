@@ -136,9 +136,14 @@ func (w *Worker) backOff(ctx context.Context, id, msg string) {
 
 func (w *Worker) drop(k key) {
 	w.mu.Lock()
+	w.dropLocked(k)
+	w.mu.Unlock()
+}
+
+// dropLocked is drop with w.mu held.
+func (w *Worker) dropLocked(k key) {
 	w.idx.remove(k)
 	w.wait.remove(k)
-	w.mu.Unlock()
 }
 
 func (w *Worker) pause(ctx context.Context, d time.Duration) {

@@ -198,6 +198,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		defer watcher.Close()
 		wg.Go(func() { w.events(bg, watcher) })
 	}
+	polling := watcher == nil // fixed from here on: read once, not per job
 	w.recoverOrphans()
 	if w.beforeFirstScan != nil {
 		w.beforeFirstScan()
@@ -223,7 +224,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		poll := w.rescanEvery()
 		if lost := w.takeRescan(); lost || time.Since(lastScan) >= poll {
 			w.scan()
-			if lost || !w.isWatching() {
+			if lost || polling {
 				w.recheckDeps() // no notification may tell of their moves
 			}
 			lastScan = time.Now()
@@ -236,7 +237,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue
 		}
 		var offered <-chan struct{} // nil (never ready) on notifications
-		if !w.isWatching() {
+		if polling {
 			offered = w.s.Offered() // a job recovered by another worker of this process; before next
 		}
 		paused := w.paused.Load()
@@ -307,6 +308,7 @@ func (w *Worker) heartbeats(ctx context.Context, reg *spool.Registration) {
 	t := time.NewTicker(heartbeatEvery)
 	defer t.Stop()
 	var last time.Time
+	onChange := w.beatOnChange()
 	for {
 		select {
 		case <-ctx.Done():
@@ -314,7 +316,7 @@ func (w *Worker) heartbeats(ctx context.Context, reg *spool.Registration) {
 		case <-t.C:
 			w.saveCounts(reg) // with the periodic beat: a crash loses at most heartbeatEvery of counts
 		case <-w.beatNow:
-			if !w.beatOnChange() {
+			if !onChange {
 				continue
 			}
 			if wait := beatGap - time.Since(last); wait > 0 {
@@ -392,8 +394,7 @@ func (w *Worker) next() (key, bool) {
 		dropped := false
 		for _, k := range first {
 			if w.s.TakenRecently(k.state, k.id) { // by another worker of this process
-				w.idx.remove(k)
-				w.wait.remove(k)
+				w.dropLocked(k)
 				dropped = true
 			}
 		}
