@@ -21,13 +21,12 @@ const peekShareFor = 10 * time.Second
 // read everything four times. What is shared is only a hint for the index:
 // a claim opens and checks the file itself.
 type netCache struct {
-	mu     sync.Mutex
-	lists  map[State]*listing
-	peeks  map[peekKey]*peeked
-	taken  map[peekKey]time.Time // claimed or found gone by a worker of this process (see NoteTaken)
-	listed map[State]time.Time   // when the latest listing of each state began (see TakenRecently)
-	back   []peekKey             // jobs put back by a recovery, for the next worker free (see OfferBack)
-	offer  chan struct{}         // closed by OfferBack (see Offered)
+	mu    sync.Mutex
+	lists map[State]*listing
+	peeks map[peekKey]*peeked
+	taken map[peekKey]time.Time // claimed or found gone by a worker of this process (see NoteTaken)
+	back  []peekKey             // jobs put back by a recovery, for the next worker free (see OfferBack)
+	offer chan struct{}         // closed by OfferBack (see Offered)
 }
 
 type listing struct {
@@ -94,13 +93,9 @@ func (s *Spool) NamesShared(st State, maxAge time.Duration) ([]string, error) {
 			regular[names[i]] = true
 		}
 	}
-	s.netc.mu.Lock()
+	s.netc.mu.Lock() // as well as l.mu: TakenRecently reads l.at under netc.mu
 	l.at, l.took, l.names = at, time.Since(at), names
 	l.regular = regular
-	if s.netc.listed == nil {
-		s.netc.listed = map[State]time.Time{}
-	}
-	s.netc.listed[st] = at
 	s.netc.mu.Unlock()
 	return names, nil
 }
@@ -265,5 +260,9 @@ func (s *Spool) TakenRecently(st State, id string) bool {
 	if !ok || time.Since(at) >= takenFor {
 		return false
 	}
-	return at.After(s.netc.listed[st])
+	var listed time.Time // when the latest listing of st began
+	if l := s.netc.lists[st]; l != nil {
+		listed = l.at
+	}
+	return at.After(listed)
 }
