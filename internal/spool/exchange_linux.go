@@ -5,6 +5,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/queuectl/queuectl/internal/durable"
 	"golang.org/x/sys/unix"
 )
 
@@ -39,5 +40,5 @@ func poolable(f *os.File, path string) bool {
 // openWrite opens the existing file at path for writing, never through a
 // symlink.
 func openWrite(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	return durable.OpenFile(path, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
 }

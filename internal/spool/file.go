@@ -55,7 +55,7 @@ func (s *Spool) writeTemp(hint string, data []byte) (string, error) {
 // false (a batch flushes all its files at once).
 func (s *Spool) createTemp(hint string, data []byte, sync bool) (string, error) {
 	path := s.tempPath(hint)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.fileMode())
+	f, err := durable.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.fileMode())
 	if err != nil {
 		return "", err
 	}

@@ -5,8 +5,8 @@ package spool
 import (
 	"errors"
 	"os"
-	"syscall"
 
+	"github.com/queuectl/queuectl/internal/durable"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,7 +24,7 @@ func tryLock(f *os.File) error {
 
 // createExcl creates a new file that can be renamed while open.
 func createExcl(path string, perm os.FileMode) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_CLOEXEC, perm)
+	return durable.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
 }
 
 // replaceOpen renames the file tmp, open as f, over dst, which this process

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/queuectl/queuectl/internal/durable"
 	"github.com/queuectl/queuectl/internal/job"
 )
 
@@ -292,7 +293,7 @@ func (s *Spool) OpenLog(id string) (*os.File, error) {
 	}
 	// Never through a symlink: it could point the output at any file the
 	// worker's user can write.
-	f, err := os.OpenFile(s.LogPath(id), os.O_RDWR|os.O_CREATE|os.O_APPEND|oNoFollow, s.fileMode())
+	f, err := durable.OpenFile(s.LogPath(id), os.O_RDWR|os.O_CREATE|os.O_APPEND|oNoFollow, s.fileMode())
 	if err == nil && s.group {
 		err = f.Chmod(s.fileMode())
 	}
