@@ -36,14 +36,17 @@
 //	         without a pass; and how long the pass took
 //	         (workload_retention.go)
 //
-// Other queues, where installed, join drain and pickup as context (not
-// goals): task-spooler with 2 slots and nq (serial by design; its drain is
+// Peers join drain and pickup: the drain goal is to be ahead of them. A
+// minimal durable spool (two processes that claim by rename and fsync both
+// directories per move, peers.go) always; asynq on Redis with concurrency
+// 2, its tasks queued first, where redis-server is installed (its program
+// is built with asynq from the module proxy); task-spooler with 2 slots and nq (serial by design; its drain is
 // capped at 500 jobs), each on a private socket or directory. tsp's drain
 // is timed with its jobs queued first (at most 900: two blocker jobs hold
 // its slots on a lock, see spoolerDrain); nq cannot hold jobs back, so its
 // drain is timed from the first enqueue to the last job done. Their pickup
 // runs from the start of the enqueueing command. On Debian: apt-get install
-// task-spooler nq (the command is tsp).
+// task-spooler nq redis-server (the command is tsp).
 //
 // When -depth is not given and -drain is under 1000 (a smoke run), -depth
 // is 500 instead of 100000. Workers, tsp servers and temporary files are
@@ -186,12 +189,7 @@ func (b *bench) queuectl(dir string, args ...string) {
 func (b *bench) drain() []result {
 	var qRates, xRates []float64
 	for r := range *runs {
-		dir, s := b.spool()
-		for i := range *nDrain {
-			if err := s.Enqueue(&job.Job{ID: fmt.Sprintf("d%06d", i), Command: "true"}); err != nil {
-				fatalf("%v", err)
-			}
-		}
+		dir, s := b.queueDrainJobs(*nDrain)
 		start := time.Now()
 		stop := b.startWorkers(dir, 2)
 		for {
@@ -221,7 +219,7 @@ func (b *bench) drain() []result {
 	return append([]result{
 		{Workload: "drain", Subject: "xargs -P 2 -n 1 sh -c", Metric: fmt.Sprintf("%d true jobs", *nDrain), Median: x, Unit: "jobs/s", Ratio: 1, Runs: *runs},
 		{Workload: "drain", Subject: "queuectl, 2 workers", Metric: fmt.Sprintf("%d true jobs", *nDrain), Median: q, Unit: "jobs/s", Ratio: q / x, Runs: *runs},
-	}, b.spoolerDrain(x)...)
+	}, slices.Concat(b.spoolerDrain(x), b.minimalDrain(x), b.asynqDrain(x))...)
 }
 
 // pickup measures from enqueue returning to the job's first instruction,

@@ -3,9 +3,7 @@ package main
 import (
 	"fmt"
 	"log"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -47,17 +45,9 @@ func main() {
 `
 
 func (b *bench) enqueue() []result {
-	src := filepath.Join(b.work, "durable")
-	if err := os.MkdirAll(src, 0o700); err != nil {
-		fatalf("%v", err)
-	}
-	os.WriteFile(filepath.Join(src, "main.go"), []byte(durableProgram), 0o600)
-	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module durable\n"), 0o600)
-	durable := filepath.Join(b.work, "durable-write")
-	build := exec.Command("go", "build", "-o", durable, ".")
-	build.Dir = src
-	if out, err := build.CombinedOutput(); err != nil {
-		fatalf("build the baseline: %v\n%s", err, out)
+	durable, err := b.buildProgram("durable-write", durableProgram)
+	if err != nil {
+		fatalf("build the baseline: %v", err)
 	}
 	env := b.env()
 	var bare, single, batch, bareB []float64
