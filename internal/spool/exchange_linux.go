@@ -31,11 +31,14 @@ func poolable(f *os.File, path string) bool {
 		return false
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || st.Nlink != 1 || int(st.Uid) != os.Geteuid() {
+	if !ok || !soleName(fi) || int(st.Uid) != euid {
 		return false
 	}
 	return samePath(fi, path) == nil
 }
+
+// euid is this process's effective user id, asked once: poolable asks per job.
+var euid = os.Geteuid()
 
 // openWrite opens the existing file at path for writing, never through a
 // symlink.

@@ -13,3 +13,10 @@ func otherNames(fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return !ok || st.Nlink > 1
 }
+
+// soleName reports whether the file fi has exactly one name: the one in
+// the spool, so that changing its inode changes nothing outside.
+func soleName(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && st.Nlink == 1
+}

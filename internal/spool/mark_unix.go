@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"syscall"
 	"time"
 )
 
@@ -21,7 +20,7 @@ import (
 // attempt into a new file instead; so does the claim of another user's
 // file.
 func markClaimed(f *os.File, fi fs.FileInfo) (bool, error) {
-	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || uint64(st.Nlink) != 1 {
+	if !soleName(fi) {
 		return false, nil
 	}
 	err := f.Chmod(fi.Mode().Perm() &^ 0o222)
