@@ -135,7 +135,7 @@ func readJob(f *os.File, fi fs.FileInfo, id string) (*job.Job, error) {
 	if fi.Size() > job.MaxSize {
 		return nil, job.ErrTooLarge
 	}
-	data, err := io.ReadAll(io.NewSectionReader(f, 0, job.MaxSize+1))
+	data, err := readAll(f, fi.Size())
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +144,23 @@ func readJob(f *os.File, fi fs.FileInfo, id string) (*job.Job, error) {
 		j.CreatedAt = fi.ModTime().UTC() // as in readName
 	}
 	return j, err
+}
+
+// readAll reads the whole of the open file f, of size bytes when it was
+// looked at, and at most job.MaxSize+1: in one read where the size still
+// holds (a read of size+1 bytes that stops short at the end), where
+// io.ReadAll would make two or more.
+func readAll(f *os.File, size int64) ([]byte, error) {
+	buf := make([]byte, min(size, job.MaxSize)+1)
+	n, err := f.ReadAt(buf, 0)
+	switch {
+	case int64(n) < int64(len(buf)) && (err == nil || err == io.EOF):
+		return buf[:n], nil
+	case err != nil && err != io.EOF:
+		return nil, err
+	}
+	// The file grew since it was looked at.
+	return io.ReadAll(io.NewSectionReader(f, 0, job.MaxSize+1))
 }
 
 // moveBack returns a file from processing/ to where it was, under the

@@ -1,9 +1,12 @@
 package spool
 
 import (
+	"bytes"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +123,41 @@ func TestRecoverTerminatedByStop(t *testing.T) {
 				t.Error("the mark outlived the dead worker's files")
 			}
 		})
+	}
+}
+
+// readAll reads a file whole whatever the size it was told: the one seen,
+// a smaller one (the file grew), a larger one (it shrank), and never past
+// job.MaxSize+1 bytes.
+func TestReadAll(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	data := []byte(strings.Repeat("x", 1000))
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, size := range []int64{1000, 0, 10, 999, 1001, 5000} {
+		got, err := readAll(f, size)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("size %d: read %d bytes, %v", size, len(got), err)
+		}
+	}
+	big := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(big, make([]byte, job.MaxSize+100), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g, err := os.Open(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for _, size := range []int64{job.MaxSize + 100, 10} {
+		if got, err := readAll(g, size); err != nil || len(got) != job.MaxSize+1 {
+			t.Errorf("oversized file told %d: read %d bytes, %v", size, len(got), err)
+		}
 	}
 }
