@@ -190,19 +190,11 @@ func (b *bench) drain() []result {
 	var qRates, xRates []float64
 	for r := range *runs {
 		dir, s := b.queueDrainJobs(*nDrain)
+		done := watchDone(s)
 		start := time.Now()
 		stop := b.startWorkers(dir, 2)
-		for {
-			n, err := s.Count(spool.Done)
-			if err != nil {
-				fatalf("%v", err)
-			}
-			if n == *nDrain {
-				break
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-		el := time.Since(start)
+		el := done.wait(*nDrain, 10*time.Minute).Sub(start)
+		done.close()
 		stop()
 		qRates = append(qRates, float64(*nDrain)/el.Seconds())
 

@@ -105,10 +105,9 @@ func (b *bench) depthDrain(dir string, s *spool.Spool, r int) float64 {
 		jobs[i] = &job.Job{ID: fmt.Sprintf("d%d-%06d", r, i), Command: "true"}
 	}
 	writeJobs(stage, jobs)
-	base, err := s.Count(spool.Done)
-	if err != nil {
-		fatalf("%v", err)
-	}
+	done := watchDone(s)
+	defer done.close()
+	base := len(done.seen)
 	pending := s.StateDir(spool.Pending)
 	start := time.Now()
 	for _, j := range jobs {
@@ -117,21 +116,8 @@ func (b *bench) depthDrain(dir string, s *spool.Spool, r int) float64 {
 			fatalf("%v", err)
 		}
 	}
-	deadline := start.Add(10 * time.Minute)
-	for {
-		n, err := s.Count(spool.Done)
-		if err != nil {
-			fatalf("%v", err)
-		}
-		if n >= base+len(jobs) {
-			break
-		}
-		if time.Now().After(deadline) {
-			fatalf("depth drain: %d of %d jobs done after 10 minutes", n-base, len(jobs))
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	el := time.Since(start)
+	end := done.wait(base+len(jobs), 10*time.Minute)
+	el := end.Sub(start)
 	os.Remove(stage)
 	return float64(len(jobs)) / el.Seconds()
 }

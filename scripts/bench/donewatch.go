@@ -1,0 +1,82 @@
+package main
+
+import (
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/queuectl/queuectl/internal/spool"
+)
+
+// doneWatch counts the jobs in a spool's done/ from file notifications,
+// so that a drain is timed without listing done/ over and over: a listing
+// of 2,000 names costs about 1 ms of CPU, and one every 2 ms took a tenth
+// of this 2-core machine from the workers being timed.
+type doneWatch struct {
+	s    *spool.Spool
+	w    *fsnotify.Watcher
+	seen map[string]bool
+}
+
+// watchDone starts counting: what done/ holds now, and what arrives.
+func watchDone(s *spool.Spool) *doneWatch {
+	w, err := fsnotify.NewBufferedWatcher(1 << 16)
+	if err != nil {
+		fatalf("watch done/: %v", err)
+	}
+	if err := w.Add(s.StateDir(spool.Done)); err != nil {
+		fatalf("watch done/: %v", err)
+	}
+	d := &doneWatch{s: s, w: w}
+	d.relist()
+	return d
+}
+
+// relist counts done/ from a listing: at the start, and when events were
+// lost.
+func (d *doneWatch) relist() {
+	des, err := os.ReadDir(d.s.StateDir(spool.Done))
+	if err != nil {
+		fatalf("list done/: %v", err)
+	}
+	d.seen = make(map[string]bool, len(des))
+	for _, de := range des {
+		if id, ok := strings.CutSuffix(de.Name(), ".json"); ok && !strings.HasPrefix(id, ".") {
+			d.seen[id] = true
+		}
+	}
+}
+
+// wait returns the time at which done/ held n jobs, waiting at most
+// timeout for it.
+func (d *doneWatch) wait(n int, timeout time.Duration) time.Time {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	safety := time.NewTicker(time.Second) // a listing now and then, should an event go missing
+	defer safety.Stop()
+	for len(d.seen) < n {
+		select {
+		case ev := <-d.w.Events:
+			if ev.Op.Has(fsnotify.Create) {
+				if id, ok := strings.CutSuffix(filepath.Base(ev.Name), ".json"); ok && !strings.HasPrefix(id, ".") {
+					d.seen[id] = true
+				}
+			}
+		case err := <-d.w.Errors:
+			log.Printf("watch done/: %v; listing it", err)
+			d.relist()
+		case <-safety.C:
+			if n, err := d.s.Count(spool.Done); err == nil && n > len(d.seen) {
+				d.relist()
+			}
+		case <-deadline.C:
+			fatalf("%d of %d jobs done after %v", len(d.seen), n, timeout)
+		}
+	}
+	return time.Now()
+}
+
+func (d *doneWatch) close() { d.w.Close() }
