@@ -6,11 +6,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// OpenFile is os.OpenFile for regular files, with one system call where
-// os.OpenFile makes six: it tries to add every file it opens to the
-// runtime's poller, which refuses regular files, setting O_NONBLOCK and
-// back around the attempt (four fcntl and a failed epoll_ctl). A worker
-// opens two files per job this way, and a batch one per job. The file is
+// OpenFile is os.OpenFile for regular files, with two system calls (the
+// open and os.NewFile's fcntl) where os.OpenFile makes six: it tries to
+// add every file it opens to the runtime's poller, which refuses regular
+// files, setting O_NONBLOCK and back around the attempt (four fcntl and a
+// failed epoll_ctl). A worker opens the pooled record this way for every
+// job, and the job's log when the job prints; enqueue and batch each
+// job's temp file. The file is
 // opened close-on-exec, as os.OpenFile opens it: a job never inherits it.
 // Only the permission bits of perm are used.
 func OpenFile(name string, flag int, perm os.FileMode) (*os.File, error) {

@@ -36,21 +36,24 @@
 //	         without a pass; and how long the pass took
 //	         (workload_retention.go)
 //
-// Peers join drain and pickup: the drain goal is to be ahead of them. A
-// minimal durable spool (two processes that claim by rename and fsync both
-// directories per move, peers.go) always; asynq on Redis with concurrency
-// 2, its tasks queued first, where redis-server is installed (its program
-// is built with asynq from the module proxy); task-spooler with 2 slots and nq (serial by design; its drain is
-// capped at 500 jobs), each on a private socket or directory. tsp's drain
-// is timed with its jobs queued first (at most 900: two blocker jobs hold
-// its slots on a lock, see spoolerDrain); nq cannot hold jobs back, so its
-// drain is timed from the first enqueue to the last job done. Their pickup
-// runs from the start of the enqueueing command. On Debian: apt-get install
-// task-spooler nq redis-server (the command is tsp).
+// Peers join the drain, whose goal is to be ahead of them, each timed in
+// every run right after queuectl and xargs: a minimal durable spool (two
+// processes that claim by rename and fsync both directories per move,
+// peers.go) always; asynq on Redis with concurrency 2, its tasks queued
+// first, where redis-server is installed (its program is built with asynq
+// from the module proxy). Task-spooler with 2 slots and nq (serial by
+// design; its drain is capped at 500 jobs) join the drain and the pickup,
+// each on a private socket or directory. tsp's drain is timed with its
+// jobs queued first (at most 900: two blocker jobs hold its slots on a
+// lock, see spoolerDrain); nq cannot hold jobs back, so its drain is timed
+// from the first enqueue to the last job done. Their pickup runs from the
+// start of the enqueueing command. On Debian: apt-get install task-spooler
+// nq redis-server (the command is tsp).
 //
 // When -depth is not given and -drain is under 1000 (a smoke run), -depth
-// is 500 instead of 100000. Workers, tsp servers and temporary files are
-// cleaned up also when a workload fails or the bench is interrupted.
+// is 500 instead of 100000. Workers, tsp and Redis servers, the peers'
+// processes and temporary files are cleaned up also when a workload fails
+// or the bench is interrupted.
 package main
 
 import (
@@ -188,12 +191,13 @@ func (b *bench) queuectl(dir string, args ...string) {
 
 func (b *bench) drain() []result {
 	var qRates, xRates []float64
+	peers := b.drainPeers()
 	for r := range *runs {
 		dir, s := b.queueDrainJobs(*nDrain)
 		done := watchDone(s)
 		start := time.Now()
 		stop := b.startWorkers(dir, 2)
-		el := done.wait(*nDrain, 10*time.Minute).Sub(start)
+		el := done.wait(*nDrain, 10*time.Minute, "drain").Sub(start)
 		done.close()
 		stop()
 		qRates = append(qRates, float64(*nDrain)/el.Seconds())
@@ -206,12 +210,19 @@ func (b *bench) drain() []result {
 		}
 		xRates = append(xRates, float64(*nDrain)/time.Since(start).Seconds())
 		log.Printf("drain run %d: queuectl %.0f jobs/s, xargs -P 2 %.0f jobs/s", r+1, qRates[r], xRates[r])
+		for _, p := range peers {
+			runPeer(p, r)
+		}
 	}
 	q, x := median(qRates), median(xRates)
-	return append([]result{
+	rs := append([]result{
 		{Workload: "drain", Subject: "xargs -P 2 -n 1 sh -c", Metric: fmt.Sprintf("%d true jobs", *nDrain), Median: x, Unit: "jobs/s", Ratio: 1, Runs: *runs},
 		{Workload: "drain", Subject: "queuectl, 2 workers", Metric: fmt.Sprintf("%d true jobs", *nDrain), Median: q, Unit: "jobs/s", Ratio: q / x, Runs: *runs},
-	}, slices.Concat(b.spoolerDrain(x), b.minimalDrain(x), b.asynqDrain(x))...)
+	}, b.spoolerDrain(x)...)
+	for _, p := range peers {
+		rs = append(rs, p.results(x)...)
+	}
+	return rs
 }
 
 // pickup measures from enqueue returning to the job's first instruction,

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/exec"
@@ -93,7 +95,8 @@ func main() {
 
 // asynqProgram enqueues tasks into asynq (enqueue SOCKET N) or serves
 // them (serve SOCKET CONCURRENCY N): each task runs its payload with
-// sh -c. serve prints the seconds from its start to the N-th task done.
+// sh -c. serve prints the seconds from its start to the N-th task done,
+// and exits non-zero at the first task that fails (tasks are not retried).
 const asynqProgram = `package main
 
 import (
@@ -117,7 +120,7 @@ func main() {
 		c := asynq.NewClient(redis)
 		defer c.Close()
 		for range n {
-			if _, err := c.Enqueue(asynq.NewTask("sh", []byte("true"))); err != nil {
+			if _, err := c.Enqueue(asynq.NewTask("sh", []byte("true")), asynq.MaxRetry(0)); err != nil {
 				panic(err)
 			}
 		}
@@ -129,8 +132,10 @@ func main() {
 		all := make(chan time.Duration, 1)
 		mux := asynq.NewServeMux()
 		mux.HandleFunc("sh", func(ctx context.Context, t *asynq.Task) error {
-			if err := exec.CommandContext(ctx, "sh", "-c", string(t.Payload())).Run(); err != nil {
-				return err
+			err := exec.CommandContext(ctx, "sh", "-c", string(t.Payload())).Run()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "task:", err)
+				os.Exit(1) // not retried (MaxRetry(0)): the drain cannot end
 			}
 			if left.Add(-1) == 0 {
 				all <- time.Since(start)
@@ -177,7 +182,7 @@ func (b *bench) buildProgram(name, src string, requires ...string) (string, erro
 	for _, step := range steps {
 		cmd := exec.Command(step[0], step[1:]...)
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=mod"))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return "", fmt.Errorf("%s: %v\n%s", strings.Join(step, " "), err, out)
 		}
@@ -196,88 +201,168 @@ func (b *bench) queueDrainJobs(n int) (string, *spool.Spool) {
 	return dir, s
 }
 
-// minimalDrain times two minimal-spool processes over the drain's jobs,
-// from their start to both done.
-func (b *bench) minimalDrain(xargs float64) []result {
+// drainPeer is a peer timed in each run of the drain, right after
+// queuectl and xargs, so that the machine's drift moves all alike.
+type drainPeer struct {
+	subject, metric string
+	run             func() (float64, error) // one timed drain: jobs/s
+	rates           []float64
+	failed          bool // a run failed: the peer is left out from then on
+}
+
+// drainPeers builds the peers of the drain that can run here: the
+// minimal durable spool always, asynq where redis-server is installed.
+func (b *bench) drainPeers() []*drainPeer {
 	bin, err := b.buildProgram("minimal-spool", minimalSpoolProgram)
 	if err != nil {
 		fatalf("build the minimal spool: %v", err)
 	}
-	var rates []float64
-	for r := range *runs {
-		dir, s := b.queueDrainJobs(*nDrain)
-		start := time.Now()
-		var procs []*exec.Cmd
-		for range 2 {
-			cmd := exec.Command(bin, dir)
-			if err := cmd.Start(); err != nil {
-				fatalf("minimal spool: %v", err)
-			}
-			kill := atExit(func() { cmd.Process.Kill() })
-			procs = append(procs, cmd)
-			defer kill()
-		}
-		for _, cmd := range procs {
-			if err := cmd.Wait(); err != nil {
-				fatalf("minimal spool: %v", err)
-			}
-		}
-		rates = append(rates, float64(*nDrain)/time.Since(start).Seconds())
-		if n, err := s.Count(spool.Done); err != nil || n != *nDrain {
-			fatalf("minimal spool: %d of %d jobs done (%v)", n, *nDrain, err)
-		}
-		log.Printf("drain run %d: minimal durable spool, 2 processes %.0f jobs/s", r+1, rates[r])
+	peers := []*drainPeer{{
+		subject: "minimal durable spool (rename, fsync both dirs), 2 processes",
+		metric:  fmt.Sprintf("%d true jobs", *nDrain),
+		run:     func() (float64, error) { return b.minimalDrain(bin) },
+	}}
+	redis, err := exec.LookPath("redis-server")
+	if err != nil {
+		log.Print("redis-server not installed (apt-get install redis-server); asynq skipped")
+		return peers
 	}
-	return []result{{Workload: "drain", Subject: "minimal durable spool (rename, fsync both dirs), 2 processes",
-		Metric: fmt.Sprintf("%d true jobs", *nDrain), Median: median(rates), Unit: "jobs/s", Ratio: median(rates) / xargs, Runs: *runs}}
+	peer, err := b.buildProgram("asynq-peer", asynqProgram, "github.com/hibiken/asynq "+asynqVersion)
+	if err != nil {
+		log.Printf("asynq skipped: cannot build its peer program: %v", err)
+		return peers
+	}
+	return append(peers, &drainPeer{
+		subject: "asynq " + asynqVersion + " on Redis (built-in defaults), concurrency 2",
+		metric:  fmt.Sprintf("%d sh -c true tasks, queued first", *nDrain),
+		run:     func() (float64, error) { return b.asynqDrain(redis, peer) },
+	})
+}
+
+// runPeer runs one timed drain of p, unless an earlier one failed; a
+// failure is reported and leaves the peer out of the results.
+func runPeer(p *drainPeer, r int) {
+	if p.failed {
+		return
+	}
+	rate, err := p.run()
+	if err != nil {
+		log.Printf("drain run %d: %s: %v; left out", r+1, p.subject, err)
+		p.failed = true
+		return
+	}
+	p.rates = append(p.rates, rate)
+	log.Printf("drain run %d: %s %.0f jobs/s", r+1, p.subject, rate)
+}
+
+// results returns p's row, if it has figures.
+func (p *drainPeer) results(xargs float64) []result {
+	if p.failed || len(p.rates) == 0 {
+		return nil
+	}
+	return []result{{Workload: "drain", Subject: p.subject, Metric: p.metric,
+		Median: median(p.rates), Unit: "jobs/s", Ratio: median(p.rates) / xargs, Runs: len(p.rates)}}
+}
+
+// peerTimeout bounds one drain of a peer.
+const peerTimeout = 10 * time.Minute
+
+// startPeer starts cmd, its output going to the bench's stderr, killed if
+// the bench exits meanwhile; wait waits for it, at most peerTimeout, and
+// forgets it.
+func startPeer(cmd *exec.Cmd) (wait func() error, err error) {
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	kill := atExit(func() { cmd.Process.Kill() })
+	return func() error {
+		defer kill()
+		timer := time.AfterFunc(peerTimeout, func() { cmd.Process.Kill() })
+		defer timer.Stop()
+		err := cmd.Wait()
+		if err != nil && !timer.Stop() {
+			return fmt.Errorf("%s: not done after %v", filepath.Base(cmd.Path), peerTimeout)
+		}
+		return err
+	}, nil
+}
+
+// minimalDrain times two minimal-spool processes over the drain's jobs,
+// from their start to both done.
+func (b *bench) minimalDrain(bin string) (float64, error) {
+	dir, s := b.queueDrainJobs(*nDrain)
+	start := time.Now()
+	var waits []func() error
+	for range 2 {
+		wait, err := startPeer(exec.Command(bin, dir))
+		if err != nil {
+			return 0, err
+		}
+		waits = append(waits, wait)
+	}
+	var errs []error
+	for _, wait := range waits {
+		errs = append(errs, wait())
+	}
+	el := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
+	if n, err := s.Count(spool.Done); err != nil || n != *nDrain {
+		return 0, fmt.Errorf("%d of %d jobs done (%v)", n, *nDrain, err)
+	}
+	return float64(*nDrain) / el.Seconds(), nil
 }
 
 // asynqDrain times an asynq server with concurrency 2 over as many tasks
 // queued first, from the server's start to the last task done. Redis runs
-// with its defaults (snapshots, no append-only file), on a private socket.
-func (b *bench) asynqDrain(xargs float64) []result {
-	redis, err := exec.LookPath("redis-server")
+// with its built-in defaults (no configuration file: snapshots, no
+// append-only file), on a private socket.
+func (b *bench) asynqDrain(redis, bin string) (float64, error) {
+	dir := b.tempDir("redis")
+	sock := filepath.Join(dir, "redis.sock")
+	srv := exec.Command(redis, "--port", "0", "--unixsocket", sock, "--dir", dir, "--daemonize", "no")
+	srv.Stdout = io.Discard
+	if err := srv.Start(); err != nil {
+		return 0, fmt.Errorf("redis-server: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { srv.Wait(); close(exited) }()
+	stop := atExit(func() { srv.Process.Kill(); <-exited; os.RemoveAll(dir) })
+	defer stop()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		select {
+		case <-exited:
+			return 0, fmt.Errorf("redis-server exited before it opened %s", sock)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("redis-server did not open %s in 10 s", sock)
+		}
+	}
+	wait, err := startPeer(exec.Command(bin, "enqueue", sock, strconv.Itoa(*nDrain)))
+	if err == nil {
+		err = wait()
+	}
 	if err != nil {
-		log.Print("redis-server not installed (apt-get install redis-server); asynq skipped")
-		return nil
+		return 0, fmt.Errorf("asynq enqueue: %w", err)
 	}
-	bin, err := b.buildProgram("asynq-peer", asynqProgram, "github.com/hibiken/asynq "+asynqVersion)
+	var out strings.Builder
+	serve := exec.Command(bin, "serve", sock, "2", strconv.Itoa(*nDrain))
+	serve.Stdout = &out
+	if wait, err = startPeer(serve); err == nil {
+		err = wait()
+	}
 	if err != nil {
-		log.Printf("asynq skipped: cannot build its peer program: %v", err)
-		return nil
+		return 0, fmt.Errorf("asynq serve: %w", err)
 	}
-	var rates []float64
-	for r := range *runs {
-		dir := b.tempDir("redis")
-		sock := filepath.Join(dir, "redis.sock")
-		srv := exec.Command(redis, "--port", "0", "--unixsocket", sock, "--dir", dir, "--daemonize", "no")
-		if err := srv.Start(); err != nil {
-			fatalf("redis-server: %v", err)
-		}
-		stop := atExit(func() { srv.Process.Kill(); srv.Wait(); os.RemoveAll(dir) })
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			if _, err := os.Stat(sock); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				fatalf("redis-server did not open %s", sock)
-			}
-		}
-		if out, err := exec.Command(bin, "enqueue", sock, strconv.Itoa(*nDrain)).CombinedOutput(); err != nil {
-			fatalf("asynq enqueue: %v\n%s", err, out)
-		}
-		out, err := exec.Command(bin, "serve", sock, "2", strconv.Itoa(*nDrain)).Output()
-		if err != nil {
-			fatalf("asynq serve: %v\n%s", err, out)
-		}
-		secs, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
-		if err != nil {
-			fatalf("asynq serve printed %q", out)
-		}
-		stop()
-		rates = append(rates, float64(*nDrain)/secs)
-		log.Printf("drain run %d: asynq, concurrency 2 %.0f jobs/s", r+1, rates[r])
+	secs, err := strconv.ParseFloat(strings.TrimSpace(out.String()), 64)
+	if err != nil {
+		return 0, fmt.Errorf("asynq serve printed %q", out.String())
 	}
-	return []result{{Workload: "drain", Subject: "asynq " + asynqVersion + " on Redis (defaults), concurrency 2",
-		Metric: fmt.Sprintf("%d sh -c true tasks, queued first", *nDrain), Median: median(rates), Unit: "jobs/s", Ratio: median(rates) / xargs, Runs: *runs}}
+	return float64(*nDrain) / secs, nil
 }

@@ -116,7 +116,7 @@ func (b *bench) depthDrain(dir string, s *spool.Spool, r int) float64 {
 			fatalf("%v", err)
 		}
 	}
-	end := done.wait(base+len(jobs), 10*time.Minute)
+	end := done.wait(base+len(jobs), 10*time.Minute, fmt.Sprintf("depth drain (%d done before it)", base))
 	el := end.Sub(start)
 	os.Remove(stage)
 	return float64(len(jobs)) / el.Seconds()
