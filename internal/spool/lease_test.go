@@ -130,7 +130,7 @@ func TestRecoverTerminatedByStop(t *testing.T) {
 // a smaller one (the file grew), a larger one (it shrank), and never past
 // job.MaxSize+1 bytes.
 func TestReadAll(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
+	p := filepath.Join(tempDir(t), "f")
 	data := []byte(strings.Repeat("x", 1000))
 	if err := os.WriteFile(p, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -146,7 +146,7 @@ func TestReadAll(t *testing.T) {
 			t.Errorf("size %d: read %d bytes, %v", size, len(got), err)
 		}
 	}
-	big := filepath.Join(t.TempDir(), "big")
+	big := filepath.Join(tempDir(t), "big")
 	if err := os.WriteFile(big, make([]byte, job.MaxSize+100), 0o600); err != nil {
 		t.Fatal(err)
 	}
