@@ -44,8 +44,7 @@ func (s *Spool) RequestCancel(id string) error {
 
 // CancelRequested reports whether job id has a cancel request: one lstat.
 func (s *Spool) CancelRequested(id string) bool {
-	_, err := os.Lstat(s.workerPath(id, cancelExt))
-	return err == nil
+	return exists(s.workerPath(id, cancelExt))
 }
 
 // ClearCancel removes the cancel request of job id, once the job is

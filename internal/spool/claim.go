@@ -74,8 +74,8 @@ func (s *Spool) ClaimUnflushed(from State, id, worker string) (*Lease, error) {
 		if st == from {
 			continue
 		}
-		if oi, err := os.Lstat(s.path(st, id)); err == nil {
-			if os.SameFile(fi, oi) {
+		if found, same := lookAt(fi, s.path(st, id)); found {
+			if same {
 				return nil, ErrGone // a move cut short (see halfMoved), for recovery to finish
 			}
 			return nil, &DuplicateError{ID: id, Is: st}

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // oNoFollow makes an open fail on a symlink.
@@ -94,3 +96,25 @@ func isTemporary(err error) bool {
 
 // renameOver renames src over dst, which readers may have open.
 func renameOver(src, dst string) error { return os.Rename(src, dst) }
+
+// lookAt reports what is at path, a symlink not followed: nothing
+// (found false), the file whose information is fi (same), or another
+// entry. It compares device and inode as os.SameFile does, without the
+// FileInfo and error values os.Lstat allocates: a claim looks at six
+// names.
+func lookAt(fi fs.FileInfo, path string) (found, same bool) {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return false, false
+	}
+	own, ok := fi.Sys().(*syscall.Stat_t)
+	return true, ok && uint64(own.Dev) == uint64(st.Dev) && uint64(own.Ino) == uint64(st.Ino)
+}
+
+// exists reports whether anything is at path, a symlink not followed:
+// os.Lstat's answer without its allocations, for the flags a worker looks
+// for with every job.
+func exists(path string) bool {
+	var st unix.Stat_t
+	return unix.Lstat(path, &st) == nil
+}

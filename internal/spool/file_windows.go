@@ -101,3 +101,20 @@ func renameOver(src, dst string) error {
 		time.Sleep(wait)
 	}
 }
+
+// lookAt reports what is at path, a symlink not followed: nothing
+// (found false), the file whose information is fi (same), or another
+// entry.
+func lookAt(fi fs.FileInfo, path string) (found, same bool) {
+	pi, err := os.Lstat(path)
+	if err != nil {
+		return false, false
+	}
+	return true, os.SameFile(fi, pi)
+}
+
+// exists reports whether anything is at path, a symlink not followed.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}

@@ -119,8 +119,7 @@ func (s *Spool) takeErr(id string, err error) error {
 // samePath checks that the open file whose information is fi is still the
 // one at path.
 func samePath(fi fs.FileInfo, path string) error {
-	pi, err := os.Lstat(path)
-	if err != nil || !os.SameFile(fi, pi) {
+	if _, same := lookAt(fi, path); !same {
 		return ErrGone
 	}
 	return nil

@@ -19,10 +19,7 @@ func (s *Spool) pausePath() string { return filepath.Join(s.root, dirWorkers, pa
 func IsPauseFlag(name string) bool { return name == pauseName }
 
 // Paused reports whether the spool is paused.
-func (s *Spool) Paused() bool {
-	_, err := os.Lstat(s.pausePath())
-	return err == nil
-}
+func (s *Spool) Paused() bool { return exists(s.pausePath()) }
 
 // Pause sets the pause flag; was says it was set already. The flag is
 // made durable (file and directory fsynced), so a paused spool stays paused

@@ -116,10 +116,7 @@ func (r *Registration) Close() error {
 }
 
 // StopRequested reports whether worker id has been asked to stop.
-func (s *Spool) StopRequested(id string) bool {
-	_, err := os.Lstat(s.workerPath(id, ".stop"))
-	return err == nil
-}
+func (s *Spool) StopRequested(id string) bool { return exists(s.workerPath(id, ".stop")) }
 
 // RequestStop asks worker id to stop by creating its stop flag.
 func (s *Spool) RequestStop(id string) error {
