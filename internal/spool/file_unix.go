@@ -104,7 +104,7 @@ func renameOver(src, dst string) error { return os.Rename(src, dst) }
 // names.
 func lookAt(fi fs.FileInfo, path string) (found, same bool) {
 	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
+	if err := lstat(path, &st); err != nil {
 		return false, false
 	}
 	own, ok := fi.Sys().(*syscall.Stat_t)
@@ -116,5 +116,15 @@ func lookAt(fi fs.FileInfo, path string) (found, same bool) {
 // for with every job.
 func exists(path string) bool {
 	var st unix.Stat_t
-	return unix.Lstat(path, &st) == nil
+	return lstat(path, &st) == nil
+}
+
+// lstat is unix.Lstat, retried when a signal interrupts it, as os.Lstat
+// is (NFS and FUSE can be interrupted).
+func lstat(path string, st *unix.Stat_t) error {
+	err := unix.Lstat(path, st)
+	for err == unix.EINTR {
+		err = unix.Lstat(path, st)
+	}
+	return err
 }
