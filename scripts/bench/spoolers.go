@@ -18,8 +18,9 @@ import (
 )
 
 // spoolers are the other command-line queues compared with queuectl in
-// drain and pickup, where installed: task-spooler (tsp) and nq. Their
-// figures are context, not goals.
+// drain and pickup, where installed: task-spooler (tsp) and nq. The drain
+// goal is to be ahead of tsp (as of the peers in peers.go); nq, serial by
+// design, is context.
 type spoolers struct {
 	tsp, nq string // paths; empty when not installed
 }
