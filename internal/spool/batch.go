@@ -87,6 +87,11 @@ func (s *Spool) EnqueueBatchProgress(jobs []*job.Job, progress *atomic.Int64) ([
 		}
 		datas[i] = data
 	}
+	release, err := s.holdBatch() // until every file of tmp/ is published or removed
+	if err != nil {
+		return nil, fmt.Errorf("enqueue batch: %w", err)
+	}
+	defer release()
 	tmps, err := s.createTemps(jobs, datas, progress)
 	cleanup := func() {
 		for _, t := range tmps {

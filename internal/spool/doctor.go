@@ -210,16 +210,30 @@ func (s *Spool) layout() []string {
 // staleTemps returns the names of the regular files in tmp/ older than
 // StaleTemp that no live process holds (see tempInUse): what a writer that
 // died left, and the files a killed worker kept for reuse. Of those ending
-// in ext only, if ext is not empty.
+// in ext only, if ext is not empty. While a batch runs, files being written
+// (tempExt) are never stale: a large batch's wait in tmp/ may be longer
+// than StaleTemp, and they are not locked one by one (see holdBatch).
 func (s *Spool) staleTemps(ext string) ([]string, error) {
 	des, err := os.ReadDir(filepath.Join(s.root, dirTmp))
 	if err != nil {
 		return nil, err
 	}
 	var names []string
+	batch := -1 // whether a batch runs: -1 not asked yet
 	for _, de := range des {
 		if !de.Type().IsRegular() || !strings.HasSuffix(de.Name(), ext) {
 			continue // a FIFO would block the probe's open
+		}
+		if strings.HasSuffix(de.Name(), tempExt) {
+			if batch < 0 {
+				batch = 0
+				if s.batchRunning() {
+					batch = 1
+				}
+			}
+			if batch == 1 {
+				continue
+			}
 		}
 		fi, err := de.Info()
 		if err == nil && s.Now().Sub(fi.ModTime()) > StaleTemp && !s.tempInUse(de.Name()) {
