@@ -17,15 +17,11 @@ const batchLockName = ".batch.lock"
 
 // holdBatch takes the batch lock, shared, and returns its release.
 func (s *Spool) holdBatch() (func(), error) {
-	opts := []flock.Option{flock.SetPermissions(s.fileMode())}
-	if s.network {
-		opts = append(opts, flock.SetFlag(os.O_CREATE|os.O_RDWR)) // as for the spool lock (see lock)
-	}
-	l := flock.New(filepath.Join(s.root, batchLockName), opts...)
+	l := s.lockFile(batchLockName)
 	if err := l.RLock(); err != nil {
 		return nil, err
 	}
-	return func() { _ = l.Unlock() }, nil
+	return func() { l.Close() }, nil
 }
 
 // batchRunning reports whether a batch holds the batch lock. It creates
@@ -33,17 +29,14 @@ func (s *Spool) holdBatch() (func(), error) {
 // tried), it says a batch runs, so that no file a batch may still need is
 // removed.
 func (s *Spool) batchRunning() bool {
-	path := filepath.Join(s.root, batchLockName)
-	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-		return false // no batch has run here
-	}
-	l := flock.New(path, flock.SetFlag(os.O_RDWR))
+	l := flock.New(filepath.Join(s.root, batchLockName), flock.SetFlag(os.O_RDWR))
 	free, err := l.TryLock()
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false // no batch has run here
+	case err != nil:
 		return true
 	}
-	if free {
-		_ = l.Unlock()
-	}
+	l.Close()
 	return !free
 }

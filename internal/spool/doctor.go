@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/queuectl/queuectl/internal/job"
@@ -219,21 +220,13 @@ func (s *Spool) staleTemps(ext string) ([]string, error) {
 		return nil, err
 	}
 	var names []string
-	batch := -1 // whether a batch runs: -1 not asked yet
+	batch := sync.OnceValue(s.batchRunning) // asked once, if a *.tmp file is there
 	for _, de := range des {
 		if !de.Type().IsRegular() || !strings.HasSuffix(de.Name(), ext) {
 			continue // a FIFO would block the probe's open
 		}
-		if strings.HasSuffix(de.Name(), tempExt) {
-			if batch < 0 {
-				batch = 0
-				if s.batchRunning() {
-					batch = 1
-				}
-			}
-			if batch == 1 {
-				continue
-			}
+		if strings.HasSuffix(de.Name(), tempExt) && batch() {
+			continue
 		}
 		fi, err := de.Info()
 		if err == nil && s.Now().Sub(fi.ModTime()) > StaleTemp && !s.tempInUse(de.Name()) {

@@ -41,16 +41,7 @@ func (s *Spool) Find(id string) (State, error) {
 // A spool opened ReadOnly creates no lock file: where there is none, no
 // process has ever taken the lock, and the release does nothing.
 func (s *Spool) lock(exclusive bool) (func(), error) {
-	opts := []flock.Option{flock.SetPermissions(s.fileMode())}
-	switch {
-	case s.readOnly:
-		opts = append(opts, flock.SetFlag(os.O_RDONLY))
-	case s.network:
-		// NFSv4 emulates flock with POSIX locks, and an exclusive one
-		// needs a descriptor open for writing.
-		opts = append(opts, flock.SetFlag(os.O_CREATE|os.O_RDWR))
-	}
-	l := flock.New(filepath.Join(s.root, lockName), opts...)
+	l := s.lockFile(lockName)
 	var err error
 	if exclusive {
 		err = l.Lock()
@@ -64,6 +55,23 @@ func (s *Spool) lock(exclusive bool) (func(), error) {
 		return nil, fmt.Errorf("lock spool: %w", err)
 	}
 	return func() { l.Close() }, nil
+}
+
+// lockFile returns the lock on the file name in the spool's root, opened
+// as this spool opens its lock files: created with the spool's file mode,
+// read-only on a spool opened ReadOnly (creating nothing), and for
+// writing on a network spool.
+func (s *Spool) lockFile(name string) *flock.Flock {
+	opts := []flock.Option{flock.SetPermissions(s.fileMode())}
+	switch {
+	case s.readOnly:
+		opts = append(opts, flock.SetFlag(os.O_RDONLY))
+	case s.network:
+		// NFSv4 emulates flock with POSIX locks, and an exclusive one
+		// needs a descriptor open for writing.
+		opts = append(opts, flock.SetFlag(os.O_CREATE|os.O_RDWR))
+	}
+	return flock.New(filepath.Join(s.root, name), opts...)
 }
 
 // Enqueue stores a new job in pending/. The job must have a valid id that no
