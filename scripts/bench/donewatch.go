@@ -4,7 +4,6 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -44,9 +43,7 @@ func (d *doneWatch) relist() {
 	}
 	d.seen = make(map[string]bool, len(des))
 	for _, de := range des {
-		if id, ok := strings.CutSuffix(de.Name(), ".json"); ok && !strings.HasPrefix(id, ".") {
-			d.seen[id] = true
-		}
+		d.note(de.Name())
 	}
 }
 
@@ -61,9 +58,7 @@ func (d *doneWatch) wait(n int, timeout time.Duration, what string) time.Time {
 		select {
 		case ev := <-d.w.Events:
 			if ev.Op.Has(fsnotify.Create) {
-				if id, ok := strings.CutSuffix(filepath.Base(ev.Name), ".json"); ok && !strings.HasPrefix(id, ".") {
-					d.seen[id] = true
-				}
+				d.note(filepath.Base(ev.Name))
 			}
 		case err := <-d.w.Errors:
 			log.Printf("watch done/: %v; listing it", err)
@@ -75,6 +70,13 @@ func (d *doneWatch) wait(n int, timeout time.Duration, what string) time.Time {
 		}
 	}
 	return time.Now()
+}
+
+// note counts the file name in done/ if it is a job's.
+func (d *doneWatch) note(name string) {
+	if id, err := spool.IDFromName(name); err == nil {
+		d.seen[id] = true
+	}
 }
 
 func (d *doneWatch) close() { d.w.Close() }
