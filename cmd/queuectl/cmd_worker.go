@@ -149,6 +149,13 @@ func (a *app) runForeground(count int, ids []string) error {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(min(count, runtime.GOMAXPROCS(0))) // never above a container's CPU quota
 	}
+	// With a processor to each worker, the job path's fsyncs keep their
+	// processor (see spool.Spool.HoldSyncs): fewer context switches and
+	// wake-ups of the runtime's monitor thread. With more workers than
+	// processors, a held fsync would stop the other workers too.
+	if count <= runtime.GOMAXPROCS(0) {
+		s.HoldSyncs()
+	}
 	log := slog.New(slog.NewTextHandler(a.stderr, nil))
 	workers := make([]*worker.Worker, count)
 	for i := range count {

@@ -18,3 +18,10 @@ func SyncDir(dir string) error {
 	}
 	return err
 }
+
+// SyncDirHeld is SyncDir: held calls (see the Linux SyncHeld) are made on
+// Linux only, where the benchmark measured them.
+func SyncDirHeld(dir string) error { return SyncDir(dir) }
+
+// SyncHeld is f.Sync (see SyncDirHeld).
+func SyncHeld(f *os.File) error { return f.Sync() }

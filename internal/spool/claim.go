@@ -161,7 +161,7 @@ func (l *Lease) Flush() error {
 	if !l.unflushed {
 		return nil
 	}
-	if err := syncDir(l.s.dir(Processing)); err != nil {
+	if err := l.s.syncJobDir(l.s.dir(Processing)); err != nil {
 		return l.undo(err)
 	}
 	l.unflushed = false

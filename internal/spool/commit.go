@@ -77,7 +77,7 @@ func (s *Spool) commit(ls []*Lease) []error {
 	}
 	for i, r := range recs {
 		if r.f != nil {
-			if errs[i] = r.f.Sync(); errs[i] == nil {
+			if errs[i] = s.syncJobFile(r.f); errs[i] == nil {
 				crashPoint("temp/synced")
 			}
 		}
@@ -125,7 +125,7 @@ func (s *Spool) commit(ls []*Lease) []error {
 		}
 		err, done := flushed[l.to]
 		if !done {
-			err = syncDir(s.dir(l.to))
+			err = s.syncJobDir(s.dir(l.to))
 			flushed[l.to] = err
 		}
 		if errs[i] = err; err == nil {

@@ -9,9 +9,21 @@ import (
 )
 
 // Outcomes committed together land each where it chose, each whole, with
-// nothing left in processing/ or tmp/.
+// nothing left in processing/ or tmp/; with the job path's flushes held
+// (HoldSyncs) too.
 func TestCommitBatch(t *testing.T) {
+	t.Run("flushes", func(t *testing.T) { testCommitBatch(t, false) })
+	t.Run("held flushes", func(t *testing.T) { testCommitBatch(t, true) })
+}
+
+func testCommitBatch(t *testing.T, held bool) {
 	s := open(t)
+	if held {
+		s.HoldSyncs()
+		if !s.held.Load() {
+			t.Fatal("HoldSyncs did not hold the flushes of a local spool")
+		}
+	}
 	ids := []string{"ok", "retry", "last", "stopped"}
 	for _, id := range ids {
 		if err := s.Enqueue(&job.Job{ID: id, Command: "true", MaxRetries: ptr(1)}); err != nil {
@@ -69,3 +81,16 @@ func TestCommitBatch(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A network spool's flushes are never held: a server that does not answer
+// would stop the whole worker process.
+func TestHoldSyncsNotOnNetworkSpool(t *testing.T) {
+	s, err := OpenWith(tempDir(t), Options{Network: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.HoldSyncs()
+	if s.held.Load() {
+		t.Fatal("HoldSyncs held the flushes of a network spool")
+	}
+}

@@ -184,6 +184,33 @@ func readOpen(f *os.File, fi fs.FileInfo) ([]byte, fs.FileInfo, error) {
 // syncDir fsyncs a directory so that the renames into it survive a crash.
 func syncDir(dir string) error { return durable.SyncDir(dir) }
 
+// HoldSyncs makes the flushes on a job's path (a claim's, an outcome's
+// record and its directory) held calls (see durable.SyncHeld), on a spool
+// on a local file system; on a network spool it does nothing. For a worker
+// process with a processor to each of its workers: a held flush stops
+// every other goroutine of its processor while it lasts.
+func (s *Spool) HoldSyncs() {
+	if !s.network {
+		s.held.Store(true)
+	}
+}
+
+// syncJobDir flushes dir on a job's path (see HoldSyncs).
+func (s *Spool) syncJobDir(dir string) error {
+	if s.held.Load() {
+		return durable.SyncDirHeld(dir)
+	}
+	return syncDir(dir)
+}
+
+// syncJobFile flushes f on a job's path (see HoldSyncs).
+func (s *Spool) syncJobFile(f *os.File) error {
+	if s.held.Load() {
+		return durable.SyncHeld(f)
+	}
+	return f.Sync()
+}
+
 // kindOf names the kind of a directory entry for messages.
 func kindOf(m fs.FileMode) string {
 	switch {

@@ -31,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/queuectl/queuectl/internal/job"
@@ -105,6 +106,9 @@ type Spool struct {
 	beforePurgeLock func()
 	// pool keeps displaced job files for reuse as records (see recordPool).
 	pool recordPool
+	// held: a job's claim and outcome are flushed by held calls (see
+	// HoldSyncs).
+	held atomic.Bool
 }
 
 // Options change how a spool is opened.
