@@ -25,13 +25,14 @@ func SyncDirHeld(dir string) error { return syncDir(dir, fsyncHeld) }
 //
 // A released processor is retaken by the runtime's monitor thread (sysmon)
 // once the call has lasted 20 µs, unless another processor is idle, and
-// each retake keeps sysmon waking every 20 µs. A worker has one processor
-// per worker and makes three fsyncs per job: on the 2-core machine of the
-// README's benchmark, sysmon then woke 12 to 14 times per job and took
-// 0.17 to 0.22 ms of CPU per job, and the handovers cost as much again.
-// With the job path's fsyncs held, two workers draining 2,000 true jobs
-// switched context 12 to 13 times per job instead of 21 to 28, and spent
-// 0.66 to 0.79 ms of CPU per job instead of 0.87 to 1.10.
+// each retake keeps sysmon waking every 20 µs. A worker process has one
+// processor per worker, and a worker makes three fsyncs per job: on the
+// 2-core machine of the README's benchmark, sysmon then woke 12 to 14
+// times per job and took 0.17 to 0.22 ms of CPU per job, and the handovers
+// cost as much again. With the job path's fsyncs held, two workers
+// draining 2,000 true jobs switched context 12 to 13 times per job instead
+// of 28 to 29, and spent 0.61 to 0.70 ms of CPU per job instead of 0.90 to
+// 1.02.
 //
 // The price: while the call lasts, no other goroutine runs on that
 // processor, and a stop of the world (the garbage collector's) waits for
