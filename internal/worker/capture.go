@@ -46,6 +46,13 @@ func newCapture(s *spool.Spool, id, header string) (*capture, *os.File, error) {
 	return c, w, nil
 }
 
+// maxGraces bounds how many times end gives the output its grace again
+// after a late timer.
+const maxGraces = 10
+
+// sinceDeadline is time.Since; tests make timers late.
+var sinceDeadline = time.Since
+
 // buffers holds the read buffers of captures: a worker with a deep
 // backlog has a large heap to mark, and a buffer of garbage per job would
 // make the collector run more often.
@@ -95,11 +102,27 @@ func (c *capture) write(p []byte) {
 // end is called once the run is over: it waits up to grace for the output
 // to end, writes the trailer line to the log if there is one, and returns
 // the tail of the output as valid UTF-8 and the error of writing the log.
+//
+// The grace is of time the worker runs: a timer that fires late (by half
+// the grace or more) means that the worker's goroutines could not run
+// meanwhile, its processor held by a flush (see spool.Spool.HoldSyncs) or
+// the machine too busy, and that the reader may not have read what the
+// run wrote in time. Its grace then starts again, up to maxGraces times.
 func (c *capture) end(grace time.Duration, trailer string) (string, error) {
 	t := time.NewTimer(grace)
-	select {
-	case <-c.done:
-	case <-t.C:
+	deadline := time.Now().Add(grace)
+wait:
+	for range maxGraces {
+		select {
+		case <-c.done:
+			break wait
+		case <-t.C:
+			if sinceDeadline(deadline) < grace/2 {
+				break wait
+			}
+			t.Reset(grace)
+			deadline = time.Now().Add(grace)
+		}
 	}
 	t.Stop()
 	c.mu.Lock()
