@@ -149,11 +149,12 @@ func (a *app) runForeground(count int, ids []string) error {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(min(count, runtime.GOMAXPROCS(0))) // never above a container's CPU quota
 	}
-	// With a processor to each worker, the job path's fsyncs keep their
-	// processor (see spool.Spool.HoldSyncs): fewer context switches and
-	// wake-ups of the runtime's monitor thread. With more workers than
-	// processors, a held fsync would stop the other workers too.
-	if count <= runtime.GOMAXPROCS(0) {
+	// A process with one worker (each detached worker is one) flushes its
+	// claims and outcomes keeping its processor (see spool.Spool.HoldSyncs):
+	// fewer context switches and wake-ups of the runtime's monitor thread.
+	// With several workers, one's held flush would stop the others when a
+	// collection stops the world.
+	if count == 1 {
 		s.HoldSyncs()
 	}
 	log := slog.New(slog.NewTextHandler(a.stderr, nil))

@@ -24,8 +24,9 @@ func SyncDirHeld(dir string) error { return syncDir(dir, fsyncHeld) }
 // instead of releasing it.
 //
 // A released processor is retaken by the runtime's monitor thread (sysmon)
-// once the call has lasted 20 µs, unless another processor is idle, and
-// each retake keeps sysmon waking every 20 µs. A worker process has one
+// at its next tick that finds the call still running (ticks are 20 µs
+// apart while sysmon is busy), unless the processor has nothing else to
+// run and another one is idle; each retake keeps sysmon at its 20 µs tick. A worker process has one
 // processor per worker, and a worker makes three fsyncs per job: on the
 // 2-core machine of the README's benchmark, sysmon then woke 12 to 14
 // times per job and took 0.17 to 0.22 ms of CPU per job, and the handovers
@@ -35,11 +36,12 @@ func SyncDirHeld(dir string) error { return syncDir(dir, fsyncHeld) }
 // 1.02.
 //
 // The price: while the call lasts, no other goroutine runs on that
-// processor, and a stop of the world (the garbage collector's) waits for
-// it. That is a fraction of a millisecond on a local disk, and unbounded
-// on a network file system or FUSE, where a server may not answer: held
-// calls are for local file systems only, and for processes with a
-// processor per goroutine that flushes (see spool.Spool.HoldSyncs).
+// processor (timers fire late), and a stop of the world (the garbage
+// collector's) waits for it. That was a fraction of a millisecond on the
+// benchmark's disk; it can be tens of milliseconds on a busy or spinning
+// disk, and it is unbounded on a network file system or FUSE, where a
+// server may not answer. Held calls are for local disk file systems only,
+// and for a process with one worker (see spool.Spool.HoldSyncs).
 func SyncHeld(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err == nil {
@@ -62,11 +64,14 @@ func fsync(fd int) error {
 	return err
 }
 
-// fsyncHeld is fsync(2) as a raw system call, which does not enter the
-// scheduler (see SyncHeld).
-func fsyncHeld(fd int) error {
+// fsyncHeld is fsync(2) as a held call (see SyncHeld).
+func fsyncHeld(fd int) error { return held(unix.SYS_FSYNC, uintptr(fd), 0, 0) }
+
+// held makes system call trap as a raw one, which does not enter the
+// scheduler, again while it is interrupted.
+func held(trap, a1, a2, a3 uintptr) error {
 	for {
-		_, _, e := unix.RawSyscall(unix.SYS_FSYNC, uintptr(fd), 0, 0)
+		_, _, e := unix.RawSyscall(trap, a1, a2, a3)
 		switch e {
 		case 0:
 			return nil

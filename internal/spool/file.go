@@ -184,18 +184,20 @@ func readOpen(f *os.File, fi fs.FileInfo) ([]byte, fs.FileInfo, error) {
 // syncDir fsyncs a directory so that the renames into it survive a crash.
 func syncDir(dir string) error { return durable.SyncDir(dir) }
 
-// HoldSyncs makes the flushes on a job's path (a claim's, an outcome's
-// record and its directory) held calls (see durable.SyncHeld), on a spool
-// on a local file system; on a network spool it does nothing. For a worker
-// process with a processor to each of its workers: a held flush stops
-// every other goroutine of its processor while it lasts.
+// HoldSyncs makes the flushes of claims and outcomes (a claim's directory,
+// an outcome's record and its directory, in Commit) held calls (see
+// durable.SyncHeld), on a spool on a local disk file system (ext4, XFS,
+// Btrfs, F2FS, tmpfs, overlayfs, bcachefs); elsewhere, on a network spool
+// and where statfs fails, it does nothing. It is for a process with one
+// worker: a held flush stops every other goroutine of its processor while
+// it lasts, and the whole process when a collection stops the world.
 func (s *Spool) HoldSyncs() {
-	if !s.network {
+	if !s.network && onLocalDisk(s.root) {
 		s.held.Store(true)
 	}
 }
 
-// syncJobDir flushes dir on a job's path (see HoldSyncs).
+// syncJobDir flushes dir for a claim or an outcome (see HoldSyncs).
 func (s *Spool) syncJobDir(dir string) error {
 	if s.held.Load() {
 		return durable.SyncDirHeld(dir)
@@ -203,7 +205,7 @@ func (s *Spool) syncJobDir(dir string) error {
 	return syncDir(dir)
 }
 
-// syncJobFile flushes f on a job's path (see HoldSyncs).
+// syncJobFile flushes f for an outcome (see HoldSyncs).
 func (s *Spool) syncJobFile(f *os.File) error {
 	if s.held.Load() {
 		return durable.SyncHeld(f)

@@ -31,3 +31,31 @@ func onNetworkFS(dir string) bool {
 	}
 	return false
 }
+
+// Magic numbers of statfs(2) for the disk file systems on which a job's
+// flushes may be held (see Spool.HoldSyncs).
+const (
+	magicExt      = 0xef53 // ext2, ext3, ext4
+	magicXFS      = 0x58465342
+	magicBtrfs    = 0x9123683e
+	magicF2FS     = 0xf2f52010
+	magicTmpfs    = 0x01021994
+	magicOverlay  = 0x794c7630
+	magicBcachefs = 0xca451a4e
+)
+
+// onLocalDisk reports whether dir is on one of the local disk file systems
+// above. Anything else, or a statfs that fails, is not: a flush that holds
+// its processor must not wait on a server, a FUSE daemon or a file system
+// this list does not know.
+func onLocalDisk(dir string) bool {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return false
+	}
+	switch uint32(st.Type) {
+	case magicExt, magicXFS, magicBtrfs, magicF2FS, magicTmpfs, magicOverlay, magicBcachefs:
+		return true
+	}
+	return false
+}
