@@ -29,7 +29,7 @@ func SyncDirHeld(dir string) error { return syncDir(dir, fsyncHeld) }
 // run and another one is idle; each retake keeps sysmon at its 20 µs tick. A worker process has one
 // processor per worker, and a worker makes three fsyncs per job: on the
 // 2-core machine of the README's benchmark, sysmon then woke 12 to 14
-// times per job and took 0.17 to 0.22 ms of CPU per job, and the handovers
+// times per job and took 0.17 to 0.25 ms of CPU per job, and the handovers
 // cost as much again. With the job path's fsyncs held, two workers
 // draining 2,000 true jobs switched context 12 to 13 times per job instead
 // of 28 to 29, and spent 0.61 to 0.70 ms of CPU per job instead of 0.90 to
