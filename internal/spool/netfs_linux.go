@@ -21,11 +21,11 @@ const (
 // where file notifications miss other hosts' changes and locks may be
 // emulated or local only.
 func onNetworkFS(dir string) bool {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
+	t, ok := fsType(dir)
+	if !ok {
 		return false
 	}
-	switch uint32(st.Type) {
+	switch t {
 	case magicNFS, magicSMB, magicCIFS, magicSMB2, magicFUSE, magicCeph, magic9P, magicAFS, magicOCFS2, magicGFS2:
 		return true
 	}
@@ -49,13 +49,23 @@ const (
 // its processor must not wait on a server, a FUSE daemon or a file system
 // this list does not know.
 func onLocalDisk(dir string) bool {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
+	t, ok := fsType(dir)
+	if !ok {
 		return false
 	}
-	switch uint32(st.Type) {
+	switch t {
 	case magicExt, magicXFS, magicBtrfs, magicF2FS, magicTmpfs, magicOverlay, magicBcachefs:
 		return true
 	}
 	return false
+}
+
+// fsType returns the magic number of the file system dir is on, as
+// statfs(2) tells it, and false if it cannot.
+func fsType(dir string) (uint32, bool) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0, false
+	}
+	return uint32(st.Type), true
 }
