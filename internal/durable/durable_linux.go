@@ -26,11 +26,11 @@ func SyncDirHeld(dir string) error { return syncDir(dir, fsyncHeld) }
 // A released processor is retaken by the runtime's monitor thread (sysmon)
 // at its next tick that finds the call still running (ticks are 20 µs
 // apart while sysmon is busy), unless the processor has nothing else to
-// run and another one is idle; each retake keeps sysmon at its 20 µs tick. A worker process has one
-// processor per worker, and a worker makes three fsyncs per job: on the
-// 2-core machine of the README's benchmark, sysmon then woke 12 to 14
-// times per job and took 0.17 to 0.25 ms of CPU per job, and the handovers
-// cost as much again. With the job path's fsyncs held, two workers
+// run and another one is idle; each retake keeps sysmon at its 20 µs
+// tick. A worker process has one processor per worker, and a worker makes
+// three fsyncs per job: on the 2-core machine of the README's benchmark,
+// sysmon then woke 12 to 14 times per job and took 0.17 to 0.25 ms of CPU
+// per job, and the handovers cost as much again. With the job path's fsyncs held, two workers
 // draining 2,000 true jobs switched context 12 to 13 times per job instead
 // of 28 to 29, and spent 0.61 to 0.70 ms of CPU per job instead of 0.90 to
 // 1.02.
@@ -82,7 +82,8 @@ func held(trap, a1, a2, a3 uintptr) error {
 	}
 }
 
-func syncDir(dir string, fsync func(int) error) error {
+// syncDir opens dir and flushes it with flush.
+func syncDir(dir string, flush func(fd int) error) error {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	for err == unix.EINTR { // as os.Open retries, on NFS and FUSE
 		fd, err = unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -90,7 +91,7 @@ func syncDir(dir string, fsync func(int) error) error {
 	if err != nil {
 		return &os.PathError{Op: "open", Path: dir, Err: err}
 	}
-	err = fsync(fd)
+	err = flush(fd)
 	cerr := unix.Close(fd)
 	switch {
 	case err != nil:

@@ -44,8 +44,8 @@ func TestSyncDir(t *testing.T) {
 	}
 }
 
-// SyncHeld succeeds and fails where os.File.Sync does, with the same
-// error.
+// SyncHeld succeeds and fails where os.File.Sync does: a pipe gets the
+// same error, a closed file a sync error naming it.
 func TestSyncHeld(t *testing.T) {
 	t.Parallel()
 	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
