@@ -46,8 +46,8 @@ func newCapture(s *spool.Spool, id, header string) (*capture, *os.File, error) {
 	return c, w, nil
 }
 
-// maxGraces bounds how many times end gives the output its grace again
-// after a late timer.
+// maxGraces bounds how many graces end gives the output in all, when its
+// timers fire late.
 const maxGraces = 10
 
 // sinceDeadline is time.Since; tests make timers late.
@@ -107,17 +107,18 @@ func (c *capture) write(p []byte) {
 // the grace or more) means that the worker's goroutines could not run
 // meanwhile, its processor held by a flush (see spool.Spool.HoldSyncs) or
 // the machine too busy, and that the reader may not have read what the
-// run wrote in time. Its grace then starts again, up to maxGraces times.
+// run wrote in time. Its grace then starts again, up to maxGraces graces
+// in all.
 func (c *capture) end(grace time.Duration, trailer string) (string, error) {
 	t := time.NewTimer(grace)
 	deadline := time.Now().Add(grace)
 wait:
-	for range maxGraces {
+	for graces := 1; ; graces++ {
 		select {
 		case <-c.done:
 			break wait
 		case <-t.C:
-			if sinceDeadline(deadline) < grace/2 {
+			if graces == maxGraces || sinceDeadline(deadline) < grace/2 {
 				break wait
 			}
 			t.Reset(grace)
